@@ -1,0 +1,549 @@
+"""Sans-I/O DTLS 1.2 client (RFC 6347) following the RFC 7925 IoT profile.
+
+The core owns no socket and no clock. The driver feeds it datagrams and the current time
+in milliseconds (any monotonic, non-wrapping count) and takes from it datagrams to send,
+events, and the deadline at which `handle_timer` must be called:
+
+    core = Client(ctx)
+    core.start(now)
+    loop: send core.pop_datagrams(); wait for a datagram or core.next_deadline();
+          core.receive(datagram, now) or core.handle_timer(now); read core.pop_events()
+
+Events: ("connected",), ("data", bytes), ("closed",). A fatal error raises DTLSError after
+queuing the alert datagram, so a driver sends pop_datagrams() once more before it gives up.
+"""
+import struct
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+from . import keys
+from .const import (
+    ALERT_FATAL, ALERT_WARNING, CLOSE_NOTIFY, CT_ALERT, CT_APPLICATION_DATA,
+    CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, DECODE_ERROR, DECRYPT_ERROR, DTLS_1_0, DTLS_1_2,
+    EXT_EXTENDED_MASTER_SECRET, EXT_RENEGOTIATION_INFO, EXT_SERVER_NAME, HANDSHAKE_FAILURE,
+    HS_CLIENT_HELLO, HS_CLIENT_KEY_EXCHANGE, HS_FINISHED, HS_HEADER_LEN, HS_HELLO_REQUEST,
+    HS_HELLO_VERIFY_REQUEST, HS_SERVER_HELLO, HS_SERVER_HELLO_DONE, HS_SERVER_KEY_EXCHANGE,
+    ILLEGAL_PARAMETER, KX_PSK, MAX_PLAINTEXT, NO_RENEGOTIATION,
+    PROTOCOL_VERSION, SUITES, UNEXPECTED_MESSAGE, UNSUPPORTED_EXTENSION, alert_name,
+    suite_name)
+from .errors import AlertReceived, ConnectionClosed, DTLSError, HandshakeTimeout
+from .handshake import Reader, Reassembler, fragments, full_message, parse_fragments, vec8, vec16
+from .record import EpochCipher, RecordLayer, parse_datagram
+
+# Client states, in handshake order (RFC 6347 §4.2.4 state machine, client side).
+STATE_INIT = const(0)
+STATE_WAIT_SERVER_HELLO = const(1)  # flight 1 or 3 sent: HelloVerifyRequest or ServerHello
+STATE_WAIT_SERVER_HELLO_DONE = const(2)  # in flight 4: ServerKeyExchange, ServerHelloDone
+STATE_WAIT_CHANGE_CIPHER_SPEC = const(3)  # flight 5 sent
+STATE_WAIT_FINISHED = const(4)  # server's ChangeCipherSpec seen, epoch 1 readable
+STATE_CONNECTED = const(5)
+STATE_CLOSED = const(6)
+
+_MAX_HELLO_VERIFY = const(5)  # cookie exchanges honoured per handshake (flood guard)
+_MAX_FUTURE_RECORDS = const(4)  # epoch-1 records held while the server's CCS is missing
+_MAX_COOKIE = const(255)  # RFC 6347 §4.2.1: cookie<0..2^8-1>
+
+_MESSAGE_NAMES = {
+    0: "HelloRequest", 1: "ClientHello", 2: "ServerHello", 3: "HelloVerifyRequest",
+    4: "NewSessionTicket", 11: "Certificate", 12: "ServerKeyExchange",
+    13: "CertificateRequest", 14: "ServerHelloDone", 15: "CertificateVerify",
+    16: "ClientKeyExchange", 20: "Finished",
+}
+
+
+class Client:
+    """One client connection's protocol state (no I/O)."""
+
+    def __init__(self, ctx, server_hostname=None):
+        self.ctx = ctx
+        self.server_hostname = server_hostname
+        self.state = STATE_INIT
+        self.records = RecordLayer()
+        self.reassembler = Reassembler(ctx.max_handshake_message)
+        self.cipher_suite = None
+        self.extended_master_secret = False
+        self.psk_identity_hint = None
+        self.session_id = b""
+        self.error = None
+        # Counters for benchmarks and traces.
+        self.datagrams_sent = 0
+        self.bytes_sent = 0
+        self.retransmissions = 0
+        self._out = []
+        self._events = []
+        self._offered = ctx.offered_suites()
+        self._client_random = ctx.rng(32)
+        self._server_random = None
+        self._cookie = b""
+        self._sent_sni = False
+        self._hello_verify_count = 0
+        self._send_seq = 0  # next handshake message_seq we send (RFC 6347 §4.2.2)
+        self._transcript = bytearray()
+        self._master = None
+        self._server_write = None
+        self._flight = []  # (epoch, content type, payload) of our last flight, for resending
+        self._peer_flight_end = -1  # message_seq ending the server flight ours answers
+        self._future = []
+        self._timeout = ctx.initial_timeout_ms
+        self._deadline = None
+        self._handshake_deadline = None
+        self._retransmitted_flight = False
+
+    # ----------------------------------------------------------------- driver interface
+
+    def start(self, now):
+        if self.state != STATE_INIT:
+            raise DTLSError("handshake already started")
+        self._handshake_deadline = now + self.ctx.handshake_timeout_ms
+        self._send_client_hello(now)
+
+    def pop_datagrams(self):
+        out = self._out
+        self._out = []
+        return out
+
+    def pop_events(self):
+        ev = self._events
+        self._events = []
+        return ev
+
+    def next_deadline(self):
+        """Milliseconds (same clock as `now`) when handle_timer is due, or None."""
+        if self.state in (STATE_CONNECTED, STATE_CLOSED, STATE_INIT):
+            return None
+        d = self._deadline
+        h = self._handshake_deadline
+        if d is None or h < d:
+            return h
+        return d
+
+    @property
+    def connected(self):
+        return self.state == STATE_CONNECTED
+
+    @property
+    def cipher_suite_name(self):
+        return suite_name(self.cipher_suite) if self.cipher_suite else None
+
+    def handle_timer(self, now):
+        """Retransmits the current flight when its timer expired (RFC 6347 §4.2.4) and
+        ends the handshake once the overall timeout passed."""
+        if self.state in (STATE_CONNECTED, STATE_CLOSED, STATE_INIT):
+            return
+        if now - self._handshake_deadline >= 0:
+            msg = "handshake timed out after %d ms" % self.ctx.handshake_timeout_ms
+            if self.reassembler.oversize:
+                msg += " (server sent a %d-byte handshake message; max_handshake_message is %d)" \
+                    % (self.reassembler.oversize, self.ctx.max_handshake_message)
+            self._fail(HandshakeTimeout(msg))
+        if self._deadline is not None and now - self._deadline >= 0:
+            # Double the timer up to the maximum (RFC 6347 §4.2.4.1).
+            self._timeout = min(2 * self._timeout, self.ctx.max_timeout_ms)
+            self._trace("timeout: retransmitting flight, next timer %d ms" % self._timeout)
+            self._retransmit(now)
+
+    def receive(self, datagram, now):
+        """Processes one datagram. Invalid records are dropped silently (RFC 6347
+        §4.1.2.7); protocol violations send a fatal alert and raise DTLSError."""
+        if self.state == STATE_CLOSED:
+            return
+        try:
+            for rec in parse_datagram(datagram):
+                self._receive_record(rec, now)
+                if self.state == STATE_CLOSED:
+                    break
+        except DTLSError as e:
+            self._fail(e)
+
+    def send(self, data):
+        """Queues one application data record (one datagram)."""
+        if self.state != STATE_CONNECTED:
+            if self.state == STATE_CLOSED:
+                raise ConnectionClosed("connection is closed")
+            raise DTLSError("handshake not complete")
+        limit = self.max_payload()
+        if len(data) > limit:
+            raise DTLSError("message of %d bytes exceeds the %d-byte record limit"
+                            % (len(data), limit))
+        self._queue_record(CT_APPLICATION_DATA, data)
+
+    def max_payload(self):
+        """Largest application payload one datagram can carry with the current settings."""
+        return min(MAX_PLAINTEXT, self.ctx.max_datagram - self.records.overhead(1))
+
+    def close(self):
+        """Sends close_notify (RFC 5246 §7.2.1) if the connection is up; idempotent."""
+        if self.state == STATE_CONNECTED:
+            self._send_alert(ALERT_WARNING, CLOSE_NOTIFY)
+        self.state = STATE_CLOSED
+
+    # ----------------------------------------------------------------- records
+
+    def _receive_record(self, rec, now):
+        ctype, version, epoch, seq, seq8, fragment = rec
+        if version != DTLS_1_2 and version != DTLS_1_0:
+            return  # not DTLS 1.x: drop
+        if epoch == self.records.read_epoch + 1 and self.state == STATE_WAIT_CHANGE_CIPHER_SPEC:
+            # Reordered past the server's ChangeCipherSpec: keep a few until it arrives
+            # (RFC 6347 §4.1 allows buffering records of the next epoch).
+            if len(self._future) < _MAX_FUTURE_RECORDS:
+                self._future.append((ctype, version, epoch, seq, bytes(seq8), bytes(fragment)))
+            return
+        plaintext = self.records.unprotect(ctype, version, epoch, seq, seq8, fragment)
+        if plaintext is None:
+            return
+        if ctype == CT_HANDSHAKE:
+            self._receive_handshake(plaintext, epoch, now)
+        elif ctype == CT_CHANGE_CIPHER_SPEC:
+            self._receive_change_cipher_spec(plaintext, now)
+        elif ctype == CT_ALERT:
+            self._receive_alert(plaintext)
+        elif ctype == CT_APPLICATION_DATA:
+            # Data is only valid in the protected epoch once the handshake is complete.
+            if self.state == STATE_CONNECTED and epoch == 1 and len(plaintext):
+                self._events.append(("data", bytes(plaintext)))
+        # Unknown content types are dropped.
+
+    def _receive_alert(self, payload):
+        if len(payload) != 2:
+            return  # malformed: drop
+        level, desc = payload[0], payload[1]
+        if desc == CLOSE_NOTIFY:
+            self._trace("recv alert close_notify")
+            if self.state == STATE_CONNECTED:
+                # RFC 5246 §7.2.1: answer with our own close_notify.
+                self._send_alert(ALERT_WARNING, CLOSE_NOTIFY)
+                self.state = STATE_CLOSED
+                self._events.append(("closed",))
+                return
+            self.state = STATE_CLOSED
+            raise AlertReceived("server closed the connection during the handshake", desc)
+        if level == ALERT_FATAL:
+            self._trace("recv fatal alert " + alert_name(desc))
+            self.state = STATE_CLOSED
+            raise AlertReceived("server sent fatal alert " + alert_name(desc), desc)
+        self._trace("recv warning alert " + alert_name(desc))
+
+    def _receive_change_cipher_spec(self, payload, now):
+        if self.state == STATE_WAIT_CHANGE_CIPHER_SPEC:
+            if bytes(payload) != b"\x01":
+                raise DTLSError("malformed ChangeCipherSpec", DECODE_ERROR)
+            self._trace("recv ChangeCipherSpec")
+            self.records.start_read_epoch(1, self._server_write)
+            self.state = STATE_WAIT_FINISHED
+            future = self._future
+            self._future = []
+            for rec in future:
+                self._receive_record(rec, now)
+        elif self.state in (STATE_WAIT_SERVER_HELLO, STATE_WAIT_SERVER_HELLO_DONE):
+            # The server may switch keys only after our Finished (RFC 5246 §7.1).
+            raise DTLSError("ChangeCipherSpec before the key exchange", UNEXPECTED_MESSAGE)
+        # Later duplicates (retransmissions) are ignored.
+
+    # ----------------------------------------------------------------- handshake input
+
+    def _receive_handshake(self, payload, epoch, now):
+        try:
+            frags = parse_fragments(payload)
+        except DTLSError:
+            return  # unframeable: drop like any invalid record
+        for msg_type, length, seq, off, body in frags:
+            if self.state == STATE_CONNECTED:
+                self._receive_post_handshake(msg_type, length, seq, off, body)
+                continue
+            if msg_type == HS_HELLO_VERIFY_REQUEST:
+                if self.state == STATE_WAIT_SERVER_HELLO and off == 0 and len(body) == length:
+                    self._receive_hello_verify_request(body, now)
+                continue
+            if not self.reassembler.add(msg_type, length, seq, off, body):
+                # A message we already processed: the server is retransmitting. If it is the
+                # end of the flight we answered, our answer was lost (RFC 6347 §4.2.4).
+                if seq == self._peer_flight_end and off + len(body) == length:
+                    self._trace("server retransmitted its flight: resending ours")
+                    self._retransmit(now)
+                continue
+        while self.state != STATE_CLOSED:
+            msg = self.reassembler.pop()
+            if msg is None:
+                break
+            msg_type, seq, body = msg
+            self._trace("recv %s (seq %d, %d bytes)" % (
+                _MESSAGE_NAMES.get(msg_type, str(msg_type)), seq, len(body)))
+            self._handle_message(msg_type, seq, body, epoch, now)
+
+    def _receive_post_handshake(self, msg_type, length, seq, off, body):
+        if msg_type == HS_HELLO_REQUEST and length == 0 and self.records.read_epoch == 1:
+            # RFC 7925 §17 / RFC 5746 §4.2: never renegotiate; say so with a warning.
+            self._trace("recv HelloRequest: refusing renegotiation")
+            self._send_alert(ALERT_WARNING, NO_RENEGOTIATION)
+        # Anything else (retransmitted Finished, stray messages) is ignored.
+
+    def _handle_message(self, msg_type, seq, body, epoch, now):
+        state = self.state
+        if state == STATE_WAIT_SERVER_HELLO:
+            if msg_type != HS_SERVER_HELLO:
+                raise DTLSError("expected ServerHello", UNEXPECTED_MESSAGE)
+            self._add_transcript(msg_type, seq, body)
+            self._receive_server_hello(body)
+            self.state = STATE_WAIT_SERVER_HELLO_DONE
+        elif state == STATE_WAIT_SERVER_HELLO_DONE:
+            if msg_type == HS_SERVER_KEY_EXCHANGE and self._kx() == KX_PSK \
+                    and self.psk_identity_hint is None:
+                self._add_transcript(msg_type, seq, body)
+                self._receive_psk_server_key_exchange(body)
+            elif msg_type == HS_SERVER_HELLO_DONE:
+                if len(body):
+                    raise DTLSError("ServerHelloDone is not empty", DECODE_ERROR)
+                self._add_transcript(msg_type, seq, body)
+                self._peer_flight_end = seq
+                self._send_key_exchange_flight(now)
+            else:
+                raise DTLSError("unexpected %s in server flight" % _MESSAGE_NAMES.get(
+                    msg_type, str(msg_type)), UNEXPECTED_MESSAGE)
+        elif state == STATE_WAIT_FINISHED:
+            if msg_type != HS_FINISHED or epoch != 1:
+                raise DTLSError("expected Finished", UNEXPECTED_MESSAGE)
+            self._receive_finished(body)
+        else:
+            # Handshake messages while waiting for ChangeCipherSpec (e.g. NewSessionTicket,
+            # which we never ask for) are protocol errors.
+            raise DTLSError("unexpected handshake message", UNEXPECTED_MESSAGE)
+
+    def _receive_hello_verify_request(self, body, now):
+        if self._hello_verify_count >= _MAX_HELLO_VERIFY:
+            return
+        r = Reader(body)
+        version = r.u16()
+        cookie = bytes(r.vec8())
+        r.end()
+        # RFC 6347 §4.2.1: the HelloVerifyRequest version may be DTLS 1.0 whatever is later
+        # negotiated, so any DTLS 1.x is accepted here; ServerHello decides.
+        if version != DTLS_1_2 and version != DTLS_1_0:
+            raise DTLSError("HelloVerifyRequest with version 0x%04x" % version, PROTOCOL_VERSION)
+        if len(cookie) > _MAX_COOKIE:
+            raise DTLSError("cookie too long", ILLEGAL_PARAMETER)
+        self._hello_verify_count += 1
+        self._trace("recv HelloVerifyRequest (cookie %d bytes)" % len(cookie))
+        self._cookie = cookie
+        # RFC 6347 §4.2.1: the first ClientHello and the HelloVerifyRequest stay out of the
+        # handshake hash; the second ClientHello starts it.
+        self._transcript = bytearray()
+        self._timeout = self.ctx.initial_timeout_ms
+        self._send_client_hello(now)
+
+    def _receive_server_hello(self, body):
+        r = Reader(body)
+        version = r.u16()
+        if version != DTLS_1_2:
+            # DTLS 1.2 only (RFC 7925 §3): anything else is refused.
+            raise DTLSError("server chose version 0x%04x, not DTLS 1.2" % version,
+                            PROTOCOL_VERSION)
+        self._server_random = bytes(r.take(32))
+        session_id = r.vec8()
+        if len(session_id) > 32:
+            raise DTLSError("session_id too long", ILLEGAL_PARAMETER)
+        suite = r.u16()
+        if suite not in self._offered:
+            raise DTLSError("server chose suite 0x%04x that was not offered" % suite,
+                            ILLEGAL_PARAMETER)
+        if r.u8() != 0:
+            # RFC 7925 §15 (and RFC 7525): no compression.
+            raise DTLSError("server chose compression", ILLEGAL_PARAMETER)
+        self.session_id = bytes(session_id)
+        self.cipher_suite = suite
+        seen = []
+        if r.remaining():
+            ext = Reader(r.vec16())
+            r.end()
+            while ext.remaining():
+                etype = ext.u16()
+                data = ext.vec16()
+                if etype in seen:
+                    raise DTLSError("duplicate extension %d" % etype, ILLEGAL_PARAMETER)
+                seen.append(etype)
+                self._server_hello_extension(etype, data)
+        if EXT_EXTENDED_MASTER_SECRET in seen:
+            self.extended_master_secret = True
+        elif self.ctx.require_ems:
+            raise DTLSError("server does not support extended master secret",
+                            HANDSHAKE_FAILURE)
+        self._trace("recv ServerHello: %s, extended master secret %s" % (
+            suite_name(suite), "yes" if self.extended_master_secret else "no"))
+
+    def _server_hello_extension(self, etype, data):
+        if etype == EXT_EXTENDED_MASTER_SECRET:
+            if len(data):
+                raise DTLSError("extended_master_secret extension not empty", DECODE_ERROR)
+        elif etype == EXT_RENEGOTIATION_INFO:
+            # RFC 5746 §3.4: on an initial handshake it must be the empty renegotiated_connection.
+            if bytes(data) != b"\x00":
+                raise DTLSError("bad renegotiation_info", HANDSHAKE_FAILURE)
+        elif etype == EXT_SERVER_NAME and self._sent_sni:
+            if len(data):
+                raise DTLSError("server_name extension not empty", DECODE_ERROR)
+        else:
+            # RFC 5246 §7.4.1.4: a server must not send extensions the client did not offer.
+            raise DTLSError("server sent unrequested extension %d" % etype, UNSUPPORTED_EXTENSION)
+
+    def _receive_psk_server_key_exchange(self, body):
+        # RFC 4279 §2: ServerKeyExchange carries only psk_identity_hint.
+        r = Reader(body)
+        self.psk_identity_hint = bytes(r.vec16())
+        r.end()
+
+    def _receive_finished(self, body):
+        expected = keys.finished_verify_data(self._master, b"server finished",
+                                             keys.transcript_hash(self._transcript))
+        if not keys.equal_ct(body, expected):
+            raise DTLSError("server Finished does not verify", DECRYPT_ERROR)
+        self._trace("recv Finished: verified, handshake complete")
+        self.state = STATE_CONNECTED
+        self._deadline = None
+        self._transcript = None
+        self._events.append(("connected",))
+
+    # ----------------------------------------------------------------- handshake output
+
+    def _kx(self):
+        return SUITES[self.cipher_suite][1]
+
+    def _send_client_hello(self, now):
+        body = self._client_hello_body()
+        seq = self._send_seq
+        self._send_seq += 1
+        self._add_transcript(HS_CLIENT_HELLO, seq, body)
+        # The server's reply continues from our message_seq (RFC 6347 §4.2.2).
+        self.reassembler.reset(seq)
+        self._trace("send ClientHello (seq %d, cookie %d bytes)" % (seq, len(self._cookie)))
+        self._new_flight([(0, HS_CLIENT_HELLO, seq, body)], now)
+        self.state = STATE_WAIT_SERVER_HELLO
+
+    def _client_hello_body(self):
+        suites = b""
+        for code in self._offered:
+            suites += struct.pack(">H", code)
+        exts = b""
+        self._sent_sni = False
+        if self.server_hostname:
+            # RFC 6066 §3: server_name_list with one host_name entry.
+            name = self.server_hostname.encode()
+            exts += struct.pack(">HHHBH", EXT_SERVER_NAME, len(name) + 5, len(name) + 3, 0,
+                                len(name)) + name
+            self._sent_sni = True
+        # RFC 7627: extended master secret; RFC 5746 §3.4: empty renegotiation_info.
+        exts += struct.pack(">HH", EXT_EXTENDED_MASTER_SECRET, 0)
+        exts += struct.pack(">HHB", EXT_RENEGOTIATION_INFO, 1, 0)
+        return (struct.pack(">H", DTLS_1_2) + self._client_random + b"\x00" + vec8(self._cookie)
+                + vec16(suites) + b"\x01\x00" + vec16(exts))
+
+    def _send_key_exchange_flight(self, now):
+        """Flight 5: ClientKeyExchange, ChangeCipherSpec, Finished (RFC 6347 §4.2.4)."""
+        ctx = self.ctx
+        cke = vec16(ctx.psk_identity)  # RFC 4279 §2: psk_identity
+        cke_seq = self._send_seq
+        self._add_transcript(HS_CLIENT_KEY_EXCHANGE, cke_seq, cke)
+        premaster = keys.psk_premaster(ctx.psk_key)
+        # With EMS the session hash covers everything up to ClientKeyExchange; for PSK that is
+        # also the hash the client Finished covers (no CertificateVerify in between).
+        hs_hash = keys.transcript_hash(self._transcript)
+        self._master = keys.master_secret(
+            premaster, self._client_random, self._server_random,
+            hs_hash if self.extended_master_secret else None)
+        keys.wipe(premaster)
+        _, _, tag_len = SUITES[self.cipher_suite]
+        ck, sk, civ, siv = keys.key_block(self._master, self._client_random,
+                                          self._server_random, 16, 4)
+        self.records.set_write_cipher(1, EpochCipher(ck, civ, tag_len))
+        self._server_write = EpochCipher(sk, siv, tag_len)
+        verify = keys.finished_verify_data(self._master, b"client finished", hs_hash)
+        fin_seq = cke_seq + 1
+        self._send_seq = fin_seq + 1
+        self._add_transcript(HS_FINISHED, fin_seq, verify)
+        self.records.write_epoch = 1
+        self._trace("send ClientKeyExchange, ChangeCipherSpec, Finished")
+        self._new_flight([(0, HS_CLIENT_KEY_EXCHANGE, cke_seq, cke),
+                          (0, None, 0, b"\x01"),
+                          (1, HS_FINISHED, fin_seq, verify)], now)
+        self.state = STATE_WAIT_CHANGE_CIPHER_SPEC
+
+    def _add_transcript(self, msg_type, seq, body):
+        self._transcript += full_message(msg_type, seq, body)
+
+    def _new_flight(self, messages, now):
+        """Fragments a flight's messages into records that fit max_datagram and sends it.
+        messages: (epoch, handshake type or None for ChangeCipherSpec, message_seq, body)."""
+        if not self._retransmitted_flight and self._deadline is not None:
+            # The previous flight got through without a retransmission: reset the timer
+            # to its initial value (RFC 6347 §4.2.4.1).
+            self._timeout = self.ctx.initial_timeout_ms
+        self._retransmitted_flight = False
+        flight = []
+        for epoch, msg_type, seq, body in messages:
+            if msg_type is None:
+                flight.append((epoch, CT_CHANGE_CIPHER_SPEC, body))
+                continue
+            room = self.ctx.max_datagram - self.records.overhead(epoch) - HS_HEADER_LEN
+            for frag in fragments(msg_type, seq, body, room):
+                flight.append((epoch, CT_HANDSHAKE, frag))
+        self._flight = flight
+        self._transmit_flight()
+        self._deadline = now + self._timeout
+
+    def _retransmit(self, now):
+        if not self._flight:
+            return
+        self.retransmissions += 1
+        self._retransmitted_flight = True
+        self._transmit_flight()
+        self._deadline = now + self._timeout
+
+    def _transmit_flight(self):
+        """Packs the flight's records into as few datagrams as fit (RFC 6347 §4.1.1).
+        Every transmission gets fresh record sequence numbers (RFC 6347 §4.2.4)."""
+        limit = self.ctx.max_datagram
+        dgram = b""
+        for epoch, ctype, payload in self._flight:
+            rec = self.records.protect(ctype, payload, epoch)
+            if dgram and len(dgram) + len(rec) > limit:
+                self._emit(dgram)
+                dgram = b""
+            dgram += rec
+        if dgram:
+            self._emit(dgram)
+
+    def _queue_record(self, ctype, payload):
+        self._emit(self.records.protect(ctype, payload))
+
+    def _emit(self, datagram):
+        self.datagrams_sent += 1
+        self.bytes_sent += len(datagram)
+        self._out.append(datagram)
+
+    def _send_alert(self, level, desc):
+        self._trace("send %s alert %s" % ("fatal" if level == ALERT_FATAL else "warning",
+                                          alert_name(desc)))
+        try:
+            self._queue_record(CT_ALERT, bytes((level, desc)))
+        except DTLSError:
+            pass  # sequence numbers exhausted: nothing more can be sent
+
+    def _fail(self, err):
+        """Ends the connection: sends the fatal alert the error carries (unless the peer's
+        alert caused it) and raises the error for the driver."""
+        if self.state != STATE_CLOSED and err.alert is not None \
+                and not isinstance(err, AlertReceived):
+            self._send_alert(ALERT_FATAL, err.alert)
+        self.state = STATE_CLOSED
+        self.error = err
+        self._deadline = None
+        raise err
+
+    def _trace(self, line):
+        t = self.ctx.trace
+        if t is not None:
+            t(line)
+

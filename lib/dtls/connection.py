@@ -1,0 +1,210 @@
+"""Blocking socket driver for the sans-I/O client: a Connection over a connected UDP socket.
+
+Shaped like a socket: send/recv/settimeout/close and a context manager. recv returns one
+application record (datagram semantics), b"" once the server has closed the connection, and
+raises OSError(ETIMEDOUT) when the timeout set with settimeout passes.
+"""
+import errno
+import select
+import time
+
+from .client import STATE_CLOSED, Client
+from .errors import ConnectionClosed, DTLSError, HandshakeTimeout
+
+try:
+    _ticks_ms = time.ticks_ms
+    _ticks_diff = time.ticks_diff
+except AttributeError:  # CPython
+    def _ticks_ms():
+        return int(time.monotonic() * 1000)
+
+    def _ticks_diff(a, b):
+        return a - b
+
+_ECONNREFUSED = getattr(errno, "ECONNREFUSED", 111)
+_EAGAIN = getattr(errno, "EAGAIN", 11)
+_ETIMEDOUT = getattr(errno, "ETIMEDOUT", 110)
+
+
+class _Clock:
+    """Milliseconds since creation that never wrap (ticks_ms wraps after 2^30 ms on
+    MicroPython ports)."""
+
+    def __init__(self):
+        self._last = _ticks_ms()
+        self._now = 0
+
+    def now(self):
+        t = _ticks_ms()
+        self._now += _ticks_diff(t, self._last)
+        self._last = t
+        return self._now
+
+
+class Connection:
+    """A DTLS connection over a connected UDP socket (made by Context.wrap_socket)."""
+
+    def __init__(self, sock, ctx, server_hostname=None, do_handshake=True,
+                 recv_buffer_size=2048):
+        self.sock = sock
+        self.core = Client(ctx, server_hostname)
+        self._clock = _Clock()
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN)
+        self._recv_size = recv_buffer_size
+        self._pending = []
+        self._timeout_ms = None
+        self._icmp_refused = False
+        self._eof = False
+        if do_handshake:
+            self.do_handshake()
+
+    # ---------------------------------------------------------------- public API
+
+    @property
+    def cipher_suite(self):
+        return self.core.cipher_suite_name
+
+    def settimeout(self, seconds):
+        """Timeout for recv (None: block; 0: return at once)."""
+        self._timeout_ms = None if seconds is None else int(seconds * 1000)
+
+    def do_handshake(self):
+        core = self.core
+        core.start(self._clock.now())
+        try:
+            while not core.connected:
+                self._flush()
+                deadline = core.next_deadline()
+                self._wait_and_feed(deadline)
+            self._flush()
+        except HandshakeTimeout as e:
+            if self._icmp_refused:
+                e.message += " (ICMP port unreachable: is a server listening?)"
+            self._abort()
+            raise
+        except BaseException:
+            self._abort()
+            raise
+        self._collect_events()
+
+    def send(self, data):
+        """Sends one application record; returns the number of bytes sent."""
+        self.core.send(data)
+        self._flush()
+        return len(data)
+
+    write = send
+
+    def recv(self, bufsize=None):
+        """Returns the next application record received (the whole record: datagram
+        semantics, bufsize is accepted for socket compatibility and ignored), b"" after
+        the server closed the connection."""
+        if self._pending:
+            return self._pending.pop(0)
+        if self._eof:
+            return b""
+        if self.core.state == STATE_CLOSED:
+            raise ConnectionClosed("connection is closed")
+        start = self._clock.now()
+        while True:
+            deadline = self.core.next_deadline()
+            if self._timeout_ms is not None:
+                t = start + self._timeout_ms
+                if deadline is None or t < deadline:
+                    deadline = t
+            try:
+                self._wait_and_feed(deadline)
+            finally:
+                self._flush()
+            self._collect_events()
+            if self._pending:
+                return self._pending.pop(0)
+            if self._eof:
+                return b""
+            if self._timeout_ms is not None and self._clock.now() - start >= self._timeout_ms:
+                raise OSError(_ETIMEDOUT)
+
+    read = recv
+
+    def close(self):
+        """Sends close_notify and closes the socket."""
+        if self.sock is None:
+            return
+        try:
+            self.core.close()
+            self._flush()
+        except (OSError, DTLSError):
+            pass
+        self.sock.close()
+        self.sock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---------------------------------------------------------------- internals
+
+    def _wait_and_feed(self, deadline):
+        """Waits until a datagram arrives or `deadline` (ms, None: forever) passes, then
+        hands the datagram or the timer to the core."""
+        core = self.core
+        now = self._clock.now()
+        if deadline is None:
+            wait = -1
+        else:
+            wait = max(0, deadline - now)
+        ready = self._poll.poll(wait)
+        now = self._clock.now()
+        if ready:
+            data = self._recv()
+            if data:
+                core.receive(data, now)
+        # A steady stream of junk must not starve the retransmission timer.
+        deadline = core.next_deadline()
+        if deadline is not None and now - deadline >= 0:
+            core.handle_timer(now)
+
+    def _recv(self):
+        # recv allocates: MicroPython sockets have no recv_into, and readinto() has stream
+        # semantics (it blocks until the whole buffer is filled).
+        try:
+            return self.sock.recv(self._recv_size)
+        except OSError as e:
+            code = e.args[0] if e.args else None
+            if code == _ECONNREFUSED:
+                # ICMP port unreachable from an earlier send. It is unauthenticated and may be
+                # transient (a server restarting), so keep retrying until the timeout.
+                self._icmp_refused = True
+                return None
+            if code in (_EAGAIN, _ETIMEDOUT):
+                return None
+            raise
+
+    def _flush(self):
+        for d in self.core.pop_datagrams():
+            try:
+                self.sock.send(d)
+            except OSError as e:
+                if not e.args or e.args[0] != _ECONNREFUSED:
+                    raise
+                self._icmp_refused = True
+
+    def _collect_events(self):
+        for ev in self.core.pop_events():
+            if ev[0] == "data":
+                self._pending.append(ev[1])
+            elif ev[0] == "closed":
+                self._eof = True
+
+    def _abort(self):
+        """Sends what the core queued (its fatal alert) and closes the socket."""
+        try:
+            self._flush()
+        except OSError:
+            pass
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None

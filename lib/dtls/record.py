@@ -1,0 +1,168 @@
+"""DTLS 1.2 record layer (RFC 6347 §4.1) with AES-CCM protection (RFC 6655, RFC 5246 §6.2.3.3).
+
+Only epochs 0 (plaintext) and 1 (the negotiated keys) exist: the client never renegotiates
+(RFC 7925 §17), and resumption starts a new connection at epoch 0.
+"""
+import struct
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+from .ccm import AesCcm
+from .const import DTLS_1_2, MAX_CIPHERTEXT, RECORD_HEADER_LEN
+from .errors import DTLSError
+
+_EXPLICIT_NONCE_LEN = const(8)
+_REPLAY_WINDOW = const(64)
+_WINDOW_MASK = const(0xFFFFFFFFFFFFFFFF)
+_MAX_SEQ = const(0xFFFFFFFFFFFF)  # 48-bit sequence numbers
+
+
+class ReplayWindow:
+    """64-entry sliding window of accepted record sequence numbers (RFC 6347 §4.1.2.6).
+
+    Only records that authenticated are marked, so forged records cannot move it."""
+
+    def __init__(self):
+        self.top = -1
+        self.bits = 0
+
+    def seen(self, seq):
+        if seq > self.top:
+            return False
+        diff = self.top - seq
+        if diff >= _REPLAY_WINDOW:
+            return True  # too old to tell: treat as a replay
+        return (self.bits >> diff) & 1 == 1
+
+    def mark(self, seq):
+        if seq > self.top:
+            shift = seq - self.top
+            self.bits = ((self.bits << shift) | 1) & _WINDOW_MASK if shift < _REPLAY_WINDOW else 1
+            self.top = seq
+        else:
+            self.bits |= 1 << (self.top - seq)
+
+
+class EpochCipher:
+    """AES-CCM keys of one direction of one epoch.
+
+    Nonce = 4-byte salt (client/server_write_IV) || 8-byte explicit nonce, and the explicit
+    nonce we send is epoch||seq (RFC 6655 §3). AAD = epoch||seq || type || version || length
+    of the plaintext (RFC 5246 §6.2.3.3 with the DTLS sequence number, RFC 6347 §4.1.2.1)."""
+
+    def __init__(self, key, salt, tag_len):
+        self._ccm = AesCcm(key, tag_len)
+        self.tag_len = tag_len
+        self._nonce = bytearray(12)
+        self._nonce[0:4] = salt
+        self._aad = bytearray(13)
+
+    def overhead(self):
+        return _EXPLICIT_NONCE_LEN + self.tag_len
+
+    def seal(self, seq8, ctype, version, plaintext):
+        """Returns the record fragment: explicit nonce || ciphertext || tag."""
+        self._nonce[4:12] = seq8
+        aad = self._aad
+        aad[0:8] = seq8
+        struct.pack_into(">BHH", aad, 8, ctype, version, len(plaintext))
+        return bytes(seq8) + self._ccm.seal(self._nonce, aad, plaintext)
+
+    def open(self, seq8, ctype, version, fragment):
+        """Returns the plaintext, or None if the fragment does not authenticate."""
+        plen = len(fragment) - _EXPLICIT_NONCE_LEN - self.tag_len
+        if plen < 0:
+            return None
+        self._nonce[4:12] = fragment[0:_EXPLICIT_NONCE_LEN]
+        aad = self._aad
+        aad[0:8] = seq8
+        struct.pack_into(">BHH", aad, 8, ctype, version, plen)
+        return self._ccm.open(self._nonce, aad, fragment[_EXPLICIT_NONCE_LEN:])
+
+
+def parse_datagram(datagram):
+    """Splits a datagram into records (RFC 6347 §4.1: several records may share a datagram).
+
+    Returns a list of (ctype, version, epoch, seq, seq8, fragment) with memoryview slices.
+    A record whose length runs past the datagram ends parsing: the rest cannot be framed
+    and is discarded silently (RFC 6347 §4.1.2.7)."""
+    mv = memoryview(datagram)
+    out = []
+    pos = 0
+    end = len(mv)
+    while end - pos >= RECORD_HEADER_LEN:
+        ctype, version, epoch, seq_hi, seq_lo, length = struct.unpack_from(">BHHHIH", mv, pos)
+        body = pos + RECORD_HEADER_LEN
+        if length > MAX_CIPHERTEXT or body + length > end:
+            break
+        out.append((ctype, version, epoch, (seq_hi << 32) | seq_lo, mv[pos + 3:pos + 11],
+                    mv[body:body + length]))
+        pos = body + length
+    return out
+
+
+class RecordLayer:
+    """Per-connection record state: the read epoch with its replay window, and write
+    sequence numbers per epoch (flight retransmissions in epoch 0 continue epoch 0's
+    numbering after epoch 1 has started, RFC 6347 §4.1)."""
+
+    def __init__(self):
+        self.read_epoch = 0
+        self.read_cipher = None
+        self.window = ReplayWindow()
+        self.write_epoch = 0
+        self.write_seq = [0, 0]
+        self.write_ciphers = [None, None]
+        self._seq8 = bytearray(8)
+
+    def set_write_cipher(self, epoch, cipher):
+        self.write_ciphers[epoch] = cipher
+
+    def start_read_epoch(self, epoch, cipher):
+        self.read_epoch = epoch
+        self.read_cipher = cipher
+        self.window = ReplayWindow()
+
+    def overhead(self, epoch):
+        cipher = self.write_ciphers[epoch]
+        return RECORD_HEADER_LEN + (cipher.overhead() if cipher else 0)
+
+    def protect(self, ctype, payload, epoch=None):
+        """Builds one record of `payload` in `epoch` (default: the current write epoch)."""
+        if epoch is None:
+            epoch = self.write_epoch
+        seq = self.write_seq[epoch]
+        if seq > _MAX_SEQ:
+            # RFC 6347 §4.1: a sequence number must not wrap; the connection must end.
+            raise DTLSError("record sequence numbers exhausted")
+        self.write_seq[epoch] = seq + 1
+        seq8 = self._seq8
+        struct.pack_into(">HHI", seq8, 0, epoch, seq >> 32, seq & 0xFFFFFFFF)
+        cipher = self.write_ciphers[epoch]
+        if cipher is not None:
+            payload = cipher.seal(seq8, ctype, DTLS_1_2, payload)
+        return struct.pack(">BH", ctype, DTLS_1_2) + bytes(seq8) + \
+            struct.pack(">H", len(payload)) + payload
+
+    def unprotect(self, ctype, version, epoch, seq, seq8, fragment):
+        """Returns the plaintext of a record of the current read epoch, or None when the
+        record must be dropped: wrong epoch, replayed, or failing authentication
+        (RFC 6347 §4.1.2.1, §4.1.2.6, §4.1.2.7). The replay window covers only protected
+        epochs: epoch-0 records carry no MAC, so marking them would let a forger block
+        genuine ones; the handshake deduplicates those by message_seq."""
+        if epoch != self.read_epoch:
+            return None
+        cipher = self.read_cipher
+        if cipher is None:
+            return fragment
+        if self.window.seen(seq):
+            return None
+        plaintext = cipher.open(seq8, ctype, version, fragment)
+        if plaintext is None:
+            return None
+        self.window.mark(seq)
+        return plaintext

@@ -1,0 +1,208 @@
+"""Command-line DTLS 1.2 client (runs under MicroPython; CPython works too).
+
+    micropython tools/dtls_client.py HOST PORT [options]
+      --psk-identity TEXT  --psk-key HEX     PSK credentials
+      --cipher NAME        offer only this suite (IANA name); repeatable
+      --send TEXT          one application record to send after the handshake; repeatable
+      --send-hex HEX       the same, given as hex
+      --hex                print received application data as hex
+      --wait SECONDS       how long to keep receiving after the last send (default 2)
+      --timeout SECONDS    overall handshake timeout (default 60)
+      --max-datagram N     largest datagram to send (handshake messages are fragmented)
+      --rfc7925-timers     initial retransmission timer 9 s (RFC 7925 §11) instead of 1 s
+      -v                   trace flights, retransmissions and alerts on stderr
+
+stdout: "cipher: <IANA name>" when the handshake completes, "crypto: python|native", then
+"recv: <text or hex>" per application record. Exit 0 on success; otherwise "error: <reason>"
+on stderr and exit 1 (2 for bad usage).
+"""
+import sys
+import time
+
+
+def _add_lib_path():
+    # Let `micropython tools/dtls_client.py` find lib/dtls without MICROPYPATH.
+    script = sys.argv[0] if sys.argv else ""
+    i = script.rfind("/")
+    tools = script[:i] if i >= 0 else "."
+    lib = tools + "/../lib"
+    if lib not in sys.path:
+        sys.path.append(lib)
+
+
+_add_lib_path()
+
+import dtls  # noqa: E402
+
+USAGE = "usage: dtls_client.py HOST PORT [--psk-identity TEXT --psk-key HEX] [--cipher NAME]... " \
+        "[--send TEXT]... [--send-hex HEX]... [--hex] [--wait S] [--timeout S] " \
+        "[--max-datagram N] [--rfc7925-timers] [-v]"
+
+
+class UsageError(Exception):
+    pass
+
+
+def _unhex(text, what):
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise UsageError("%s is not valid hex" % what)
+
+
+def _number(text, what, conv=float):
+    try:
+        return conv(text)
+    except ValueError:
+        raise UsageError("%s must be a number" % what)
+
+
+def parse_args(argv):
+    opts = {"ciphers": [], "sends": [], "hex": False, "wait": 2.0, "timeout": 60.0,
+            "verbose": False, "identity": None, "key": None, "max_datagram": None,
+            "rfc7925": False}
+    positional = []
+    i = 0
+    with_value = ("--psk-identity", "--psk-key", "--cipher", "--send", "--send-hex", "--wait",
+                  "--timeout", "--max-datagram")
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            print(__doc__)
+            sys.exit(0)
+        if a in with_value:
+            if i + 1 >= len(argv):
+                raise UsageError("%s needs a value" % a)
+            v = argv[i + 1]
+            i += 2
+            if a == "--psk-identity":
+                opts["identity"] = v
+            elif a == "--psk-key":
+                opts["key"] = _unhex(v, "--psk-key")
+            elif a == "--cipher":
+                opts["ciphers"].append(v)
+            elif a == "--send":
+                opts["sends"].append(v.encode())
+            elif a == "--send-hex":
+                opts["sends"].append(_unhex(v, "--send-hex"))
+            elif a == "--wait":
+                opts["wait"] = _number(v, a)
+            elif a == "--timeout":
+                opts["timeout"] = _number(v, a)
+            elif a == "--max-datagram":
+                opts["max_datagram"] = _number(v, a, int)
+            continue
+        if a == "--hex":
+            opts["hex"] = True
+        elif a == "-v":
+            opts["verbose"] = True
+        elif a == "--rfc7925-timers":
+            opts["rfc7925"] = True
+        elif a.startswith("-") and len(a) > 1:
+            raise UsageError("unknown option " + a)
+        else:
+            positional.append(a)
+        i += 1
+    if len(positional) != 2:
+        raise UsageError("HOST and PORT are required")
+    opts["host"] = positional[0]
+    opts["port"] = _number(positional[1], "PORT", int)
+    if (opts["identity"] is None) != (opts["key"] is None):
+        raise UsageError("--psk-identity and --psk-key go together")
+    if opts["identity"] is None:
+        raise UsageError("no credentials: give --psk-identity and --psk-key")
+    return opts
+
+
+def _printable(data):
+    try:
+        text = data.decode()
+    except UnicodeError:
+        return None
+    for ch in text:
+        if ord(ch) < 32 and ch not in "\t\r\n":
+            return None
+    return text
+
+
+def _ms():
+    if hasattr(time, "ticks_ms"):
+        return time.ticks_ms()
+    return int(time.monotonic() * 1000)  # CPython
+
+
+def _since(t0):
+    if hasattr(time, "ticks_diff"):
+        return time.ticks_diff(time.ticks_ms(), t0)
+    return _ms() - t0
+
+
+def run(opts):
+    start = _ms()
+
+    def trace(line):
+        sys.stderr.write("[%6d ms] %s\n" % (_since(start), line))
+
+    kwargs = {"handshake_timeout_ms": int(opts["timeout"] * 1000)}
+    if opts["verbose"]:
+        kwargs["trace"] = trace
+    if opts["max_datagram"]:
+        kwargs["max_datagram"] = opts["max_datagram"]
+    if opts["rfc7925"]:
+        kwargs["timers"] = dtls.TIMERS_RFC7925
+    ctx = dtls.Context(psk=(opts["identity"], opts["key"]),
+                       ciphers=opts["ciphers"] or None, **kwargs)
+    conn = ctx.connect(opts["host"], opts["port"])
+    try:
+        print("cipher:", conn.cipher_suite)
+        print("crypto:", dtls.crypto_backend())
+        for data in opts["sends"]:
+            conn.send(data)
+        wait_ms = int(opts["wait"] * 1000)
+        t0 = _ms()
+        while True:
+            left = wait_ms - _since(t0)
+            if left <= 0:
+                break
+            conn.settimeout(left / 1000)
+            try:
+                data = conn.recv()
+            except OSError as e:
+                if e.args and e.args[0] in (11, 110):
+                    break
+                raise
+            if data == b"":
+                if opts["verbose"]:
+                    trace("server closed the connection")
+                break
+            text = None if opts["hex"] else _printable(data)
+            print("recv:", data.hex() if text is None else text.rstrip("\r\n"))
+    finally:
+        conn.close()
+
+
+def main(argv):
+    try:
+        opts = parse_args(argv)
+    except UsageError as e:
+        sys.stderr.write("error: %s\n%s\n" % (e, USAGE))
+        return 2
+    try:
+        run(opts)
+    except dtls.DTLSError as e:
+        sys.stderr.write("error: %s\n" % e)
+        return 1
+    except ValueError as e:
+        sys.stderr.write("error: %s\n" % e)
+        return 1
+    except OSError as e:
+        sys.stderr.write("error: network: %s\n" % e)
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
