@@ -397,7 +397,8 @@ def _sec1_private_key(buf, s, e, curve_known):
     if der.read_uint(buf, vs, ve, 1) != 1:
         raise ValueError("x509: bad ECPrivateKey version")
     ks, ke = der.read_octet_string(buf, ve, e)
-    if ke - ks < 1 or ke - ks > 32:
+    # RFC 5915 §3: exactly ceiling(log2(n)/8) octets, i.e. 32 for P-256.
+    if ke - ks != 32:
         raise ValueError("x509: bad private key length")
     d = int.from_bytes(bytes(buf[ks:ke]), "big")
     p = ke
@@ -537,9 +538,11 @@ def verify_chain(chain_ders, trust_anchor_ders, verify_sig, now=None, host=None,
     chain_ders: certificates as sent in the Certificate message, leaf first, each
       certified by the next (RFC 5246 §7.4.2); the root may be omitted.
     trust_anchor_ders: DER bytes or parsed Certificate objects: self-signed roots or
-      any CA (e.g. an intermediate) the user trusts; an anchor is recognised by
-      subject name + SPKI when the server sends it, or as the issuer of a chain
-      certificate when it does not. Anchors get the same checks as CAs on the path.
+      any CA (e.g. an intermediate) the user trusts, recognised as the issuer
+      (subject name + verifying key) of a chain certificate; certificates the
+      server sends above that point are ignored. A leaf with the subject and SPKI
+      of an anchor is trusted directly (pinning). Anchors' validity and any
+      constraints they carry are checked like those of CAs on the path.
     verify_sig(pub65, tbs_bytes, der_sig) -> bool: ECDSA P-256/SHA-256 verifier.
       It must reject points that are not on the curve.
     now: seconds since 1970-01-01 UTC, or None to skip validity-period checks.
@@ -560,24 +563,24 @@ def verify_chain(chain_ders, trust_anchor_ders, verify_sig, now=None, host=None,
     if not anchors:
         _fail(UNKNOWN_CA, "no trust anchors")
     leaf = _as_certificate(chain_ders[0], max_cert_size, "chain")
+    # A leaf the user trusts directly (same subject and key as an anchor). The
+    # server's copy is unauthenticated, so the configured copy is what is checked.
+    for a in anchors:
+        if a.same_entity(leaf):
+            _check_cert(a, now, "leaf (trust anchor)")
+            _check_leaf(a, host, ip)
+            return a.public_key
     cert = leaf
     i = 0
     below = 0  # non-self-issued CA certificates between `cert` and the leaf
     while True:
+        # An anchor sent by the server is never reached here: the anchor itself
+        # verifies the certificate below it first (or the chain is rejected).
         name = "leaf" if i == 0 else "intermediate %d" % i
         _check_cert(cert, now, name)
-        trusted = False
-        for a in anchors:
-            if a.same_entity(cert):
-                trusted = True
-                break
         if i > 0:
-            if trusted:
-                _check_anchor(cert, below, name)
-            else:
-                _check_issuer(cert, below, name)
-        if trusted:
-            break
+            _check_issuer(cert, below, name)
+        trusted = False
         if i + 1 > max_depth:
             _fail(BAD_CERTIFICATE, "chain longer than %d below the anchor" % max_depth)
         if i > 0 and not cert.is_self_issued():
@@ -595,8 +598,10 @@ def verify_chain(chain_ders, trust_anchor_ders, verify_sig, now=None, host=None,
         if trusted:
             break
         if i + 1 >= len(chain_ders):
+            # A same-name anchor whose key does not verify is most likely a re-keyed
+            # CA, so this is reported as an unknown CA rather than a forgery.
             if name_matched:
-                _fail(BAD_SIGNATURE, "%s: signature does not verify" % name)
+                _fail(UNKNOWN_CA, "%s: no trust anchor key verifies its signature" % name)
             _fail(UNKNOWN_CA, "%s: issuer not found among trust anchors" % name)
         nxt = _as_certificate(chain_ders[i + 1], max_cert_size, "chain")
         if nxt.subject != cert.issuer:
