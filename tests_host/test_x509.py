@@ -339,6 +339,14 @@ def verify(pub, tbs, sig):
     calls[0] += 1
     return binascii.hexlify(hashlib.sha256(pub + tbs + sig).digest()).decode() in VALID
 
+if spec.get("real_ecdsa"):
+    try:
+        from dtls import ecdsa
+    except ImportError:
+        print("NO_ECDSA")
+        sys.exit(0)
+    verify = ecdsa.verify_message_der
+
 out = {}
 for case in spec["cases"]:
     chain = [binascii.unhexlify(c) for c in case["chain"]]
@@ -374,6 +382,30 @@ def test_chain_micropython(pki, tmp_path):
         if expected == "ok":
             want = run_case_cpython(pki, chain, anchors, kwargs)[1]
             assert got[cid][1] == want.hex(), cid
+
+
+REAL_ECDSA_CASES = ("good", "good_root_sent", "anchor_int2", "same_name_other_key",
+                    "tampered_leaf_sig", "tampered_leaf_tbs", "tampered_int1_root_sent",
+                    "int_not_ca", "rsa_leaf_key")
+
+
+def test_chain_micropython_real_ecdsa(pki, tmp_path):
+    """The same cases with the project's own verifier, dtls.ecdsa, when present."""
+    cases = []
+    want = {}
+    for cid, chain, anchors, kwargs, expected in CHAIN_CASES:
+        if cid in REAL_ECDSA_CASES:
+            c, a = chain_material(pki, chain, anchors)
+            cases.append({"id": cid, "chain": [x.hex() for x in c],
+                          "anchors": [x.hex() for x in a], "kw": kwargs})
+            want[cid] = expected
+    spec = tmp_path / "chain.json"
+    spec.write_text(json.dumps({"valid": [], "cases": cases, "real_ecdsa": True}))
+    out = check_code(MP_CHAIN, args=[str(spec)], timeout=120)
+    if out.strip() == "NO_ECDSA":
+        pytest.skip("dtls.ecdsa not available")
+    got = json.loads(out)
+    assert {k: v[0] for k, v in got.items() if k != "_calls"} == want
 
 
 # ---------------------------------------------------------------- hostile input
@@ -418,6 +450,24 @@ def check(data):
         print("FAIL chain", repr(e), data)
         sys.exit(1)
 
+def mutated(base):
+    b = bytearray(base)
+    kind = rnd(6)
+    pos = rnd(len(b))
+    if kind == 0:
+        b[pos] ^= 1 << rnd(8)
+    elif kind == 1:
+        b[pos] = rnd(256)
+    elif kind == 2:  # length-octet attack: long forms, indefinite, huge
+        b[pos] = (0x80, 0x81, 0x84, 0x85, 0xFF, 0x00)[rnd(6)]
+    elif kind == 3:
+        b[pos:pos] = bytes([rnd(256)])
+    elif kind == 4:
+        b[pos:pos + 1] = b""
+    else:
+        b = b[:pos] + bytes([rnd(256) for _ in range(rnd(8))])
+    return bytes(b)
+
 # every truncation of the leaf
 for n in range(len(leaf)):
     check(leaf[:n])
@@ -425,22 +475,21 @@ for n in range(len(leaf)):
 N = int(sys.argv[2])
 for base in (leaf, int2, root):
     for _ in range(N):
-        b = bytearray(base)
-        kind = rnd(6)
-        pos = rnd(len(b))
-        if kind == 0:
-            b[pos] ^= 1 << rnd(8)
-        elif kind == 1:
-            b[pos] = rnd(256)
-        elif kind == 2:  # length-octet attack: long forms, indefinite, huge
-            b[pos] = (0x80, 0x81, 0x84, 0x85, 0xFF, 0x00)[rnd(6)]
-        elif kind == 3:
-            b[pos:pos] = bytes([rnd(256)])
-        elif kind == 4:
-            b[pos:pos + 1] = b""
-        else:
-            b = b[:pos] + bytes([rnd(256) for _ in range(rnd(8))])
-        check(bytes(b))
+        check(mutated(base))
+# key parsers: only ValueError, whatever the input
+key_errors = 0
+for name, fn in (("leaf_pkcs8", x509.parse_ec_private_key),
+                 ("leaf_sec1", x509.parse_ec_private_key), ("leaf_pub", x509.parse_spki)):
+    base = load(name)
+    for i in range(N // 3 + len(base)):
+        data = base[:i] if i < len(base) else mutated(base)
+        try:
+            fn(data)
+        except ValueError:
+            key_errors += 1
+        except Exception as e:
+            print("FAIL key", name, repr(e), data)
+            sys.exit(1)
 # garbage
 for g in (b"", b"\x30", b"\x30\x00", b"\x30\x80\x00\x00", b"\x30\x84\xff\xff\xff\xff",
           b"\x30\x85\x01\x00\x00\x00\x00", b"\x30\x81\x05\x02\x01\x00\x02\x00",
@@ -456,20 +505,34 @@ for _ in range(200):  # deep but valid nesting: must fail without recursion
     else:
         g = bytes([0x30, 0x82, n >> 8, n & 0xFF]) + g
 check(g)
-print(counts["value_error"], counts["parsed"], counts["chain_checked"])
+print(counts["value_error"], counts["parsed"], counts["chain_checked"], key_errors)
 """
 
 
 def test_mutations_only_raise_value_error_in_micropython(pki):
-    n = 150
+    n = 300
     out = check_code(MP_FUZZ, args=[pki, n])
-    value_errors, parsed, checked = [int(x) for x in out.split()]
+    value_errors, parsed, checked, key_errors = [int(x) for x in out.split()]
     leaf_len = len(read(pki, "leaf.der"))
     total = leaf_len + 3 * n + 11
     assert value_errors + parsed == total
     assert checked == total
     assert value_errors > leaf_len  # the truncations alone
     assert parsed > 0  # some mutations (e.g. inside the signature) still parse
+    key_lens = sum(len(read(pki, n + ".der")) for n in ("leaf_pkcs8", "leaf_sec1", "leaf_pub"))
+    assert key_lens < key_errors <= key_lens + n  # all truncations fail, most mutations
+
+
+def test_der_error_messages_cpython():
+    """Each rule is enforced by its own check, not only as a side effect of another."""
+    cases = [("0480", "indefinite"), ("0485" + "01" * 5, "more than 4"),
+             ("04820080" + "00" * 128, "non-minimal length"),
+             ("04810500000000", "long form"), ("0403616263"[:-2], "beyond buffer"),
+             ("1f0100", "multi-octet tag")]
+    for h, msg in cases:
+        b = bytes.fromhex(h)
+        with pytest.raises(ValueError, match=msg):
+            der.read_tlv(b, 0, len(b))
 
 
 def test_parse_value_errors_cpython(pki):
@@ -563,7 +626,7 @@ def test_der_primitives_in_micropython(tmp_path):
         # (hex encoding, expected (tag, start, end))
         "tlv_ok": ["0400", "0403616263", "047f" + "00" * 127, "048180" + "00" * 128,
                    "04820100" + "00" * 256, "30020500"],
-        "tlv_bad": ["04", "0480", "04817f" + "00" * 127, "04810500000000", "0482007f" + "00" * 127,
+        "tlv_bad": ["04", "0480", "04817f" + "00" * 127, "04820080" + "00" * 128, "04810500000000", "0482007f" + "00" * 127,
                     "0485" + "0000000001" + "00", "0484ffffffff", "04036162", "1f0100",
                     "0401", "04ff"],
         "int_ok": ["00", "7f", "0080", "ff", "80", "ff7f", "0100"],
