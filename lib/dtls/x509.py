@@ -12,10 +12,11 @@ names the problem and ALERT_FOR_REASON gives the TLS alert (RFC 5246 §7.2).
 
 Time: validity is checked only when the caller passes `now` (seconds since
 1970-01-01 UTC). A device without a trusted clock (no RTC, no NTP yet) should pass
-None and accept that an expired or revoked-by-expiry certificate is not detected;
-note that time.time() on some MicroPython ports counts from 2000-01-01, so convert.
+None and accept that an expired or not-yet-valid certificate is not detected.
+MicroPython ports differ in their epoch: if time.gmtime(0)[0] == 2000 on the target,
+add 946684800 to time.time() before passing it.
 """
-from dtls import der
+from dtls import der, pem
 from dtls.der import (TAG_BOOLEAN, TAG_INTEGER, TAG_BIT_STRING, TAG_OCTET_STRING,
                       TAG_OID, TAG_SEQUENCE, TAG_SET, TAG_UTF8_STRING,
                       TAG_PRINTABLE_STRING, TAG_IA5_STRING)
@@ -378,7 +379,6 @@ def parse_spki(data):
 
     For RFC 7250 raw public keys. Raises ValueError for anything but id-ecPublicKey
     on prime256v1 with an uncompressed point."""
-    from dtls import pem
     buf = pem.load_der_or_pem(data, "PUBLIC KEY")[0]
     if len(buf) > MAX_CERT_SIZE:
         raise ValueError("x509: public key too large")
@@ -426,7 +426,6 @@ def _sec1_private_key(buf, s, e, curve_known):
 def parse_ec_private_key(data):
     """SEC1 "EC PRIVATE KEY" or PKCS#8 "PRIVATE KEY" (DER or PEM) -> 32-byte P-256
     scalar. Encrypted keys and other curves raise ValueError."""
-    from dtls import pem
     if isinstance(data, str) or (len(data) and data[0] != 0x30):
         buf = None
         for label, block in pem.pem_blocks(data):
