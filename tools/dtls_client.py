@@ -5,6 +5,8 @@
       --cipher NAME        offer only this suite (IANA name); repeatable
       --send TEXT          one application record to send after the handshake; repeatable
       --send-hex HEX       the same, given as hex
+      --send-file PATH     the same, read from a file (for payloads too long for an
+                           argument: the unix port crashes on arguments over 254 bytes)
       --hex                print received application data as hex
       --wait SECONDS       how long to keep receiving after the last send (default 2)
       --timeout SECONDS    overall handshake timeout (default 60)
@@ -35,7 +37,7 @@ _add_lib_path()
 import dtls  # noqa: E402
 
 USAGE = "usage: dtls_client.py HOST PORT [--psk-identity TEXT --psk-key HEX] [--cipher NAME]... " \
-        "[--send TEXT]... [--send-hex HEX]... [--hex] [--wait S] [--timeout S] " \
+        "[--send TEXT]... [--send-hex HEX]... [--send-file PATH]... [--hex] [--wait S] [--timeout S] " \
         "[--max-datagram N] [--rfc7925-timers] [-v]"
 
 
@@ -48,6 +50,14 @@ def _unhex(text, what):
         return bytes.fromhex(text)
     except ValueError:
         raise UsageError("%s is not valid hex" % what)
+
+
+def _read_file(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        raise UsageError("cannot read " + path)
 
 
 def _number(text, what, conv=float):
@@ -63,8 +73,8 @@ def parse_args(argv):
             "rfc7925": False}
     positional = []
     i = 0
-    with_value = ("--psk-identity", "--psk-key", "--cipher", "--send", "--send-hex", "--wait",
-                  "--timeout", "--max-datagram")
+    with_value = ("--psk-identity", "--psk-key", "--cipher", "--send", "--send-hex",
+                  "--send-file", "--wait", "--timeout", "--max-datagram")
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
@@ -85,6 +95,8 @@ def parse_args(argv):
                 opts["sends"].append(v.encode())
             elif a == "--send-hex":
                 opts["sends"].append(_unhex(v, "--send-hex"))
+            elif a == "--send-file":
+                opts["sends"].append(_read_file(v))
             elif a == "--wait":
                 opts["wait"] = _number(v, a)
             elif a == "--timeout":
