@@ -45,7 +45,6 @@ STATE_CLOSED = const(6)
 
 _MAX_HELLO_VERIFY = const(5)  # cookie exchanges honoured per handshake (flood guard)
 _MAX_FUTURE_RECORDS = const(4)  # epoch-1 records held while the server's CCS is missing
-_MAX_COOKIE = const(255)  # RFC 6347 §4.2.1: cookie<0..2^8-1>
 
 _MESSAGE_NAMES = {
     0: "HelloRequest", 1: "ClientHello", 2: "ServerHello", 3: "HelloVerifyRequest",
@@ -324,8 +323,8 @@ class Client:
         # negotiated, so any DTLS 1.x is accepted here; ServerHello decides.
         if version != DTLS_1_2 and version != DTLS_1_0:
             raise DTLSError("HelloVerifyRequest with version 0x%04x" % version, PROTOCOL_VERSION)
-        if len(cookie) > _MAX_COOKIE:
-            raise DTLSError("cookie too long", ILLEGAL_PARAMETER)
+        if self._cookie and cookie == self._cookie:
+            return  # a duplicate of the HelloVerifyRequest we already answered
         self._hello_verify_count += 1
         self._trace("recv HelloVerifyRequest (cookie %d bytes)" % len(cookie))
         self._cookie = cookie
