@@ -91,6 +91,7 @@ class Client:
         self._deadline = None
         self._handshake_deadline = None
         self._retransmitted_flight = False
+        self._answered_peer_retransmission = False
 
     # ----------------------------------------------------------------- driver interface
 
@@ -135,6 +136,12 @@ class Client:
             return
         if now - self._handshake_deadline >= 0:
             msg = "handshake timed out after %d ms" % self.ctx.handshake_timeout_ms
+            if self.state == STATE_WAIT_SERVER_HELLO:
+                msg += " (no answer from the server)"
+            elif self.state == STATE_WAIT_CHANGE_CIPHER_SPEC:
+                # DTLS servers drop records that fail authentication instead of answering
+                # with an alert, so a wrong key shows up as silence after our Finished.
+                msg += " (server did not accept our Finished: wrong PSK identity or key?)"
             if self.reassembler.oversize:
                 msg += " (server sent a %d-byte handshake message; max_handshake_message is %d)" \
                     % (self.reassembler.oversize, self.ctx.max_handshake_message)
@@ -143,6 +150,7 @@ class Client:
             # Double the timer up to the maximum (RFC 6347 §4.2.4.1).
             self._timeout = min(2 * self._timeout, self.ctx.max_timeout_ms)
             self._trace("timeout: retransmitting flight, next timer %d ms" % self._timeout)
+            self._answered_peer_retransmission = False
             self._retransmit(now)
 
     def receive(self, datagram, now):
@@ -261,8 +269,12 @@ class Client:
             if not self.reassembler.add(msg_type, length, seq, off, body):
                 # A message we already processed: the server is retransmitting. If it is the
                 # end of the flight we answered, our answer was lost (RFC 6347 §4.2.4).
-                if seq == self._peer_flight_end and off + len(body) == length:
+                # Answer at most once per timer period: two peers that each answer the
+                # other's retransmissions at once would ping-pong at network speed.
+                if seq == self._peer_flight_end and off + len(body) == length \
+                        and not self._answered_peer_retransmission:
                     self._trace("server retransmitted its flight: resending ours")
+                    self._answered_peer_retransmission = True
                     self._retransmit(now)
                 continue
         while self.state != STATE_CLOSED:
@@ -480,6 +492,7 @@ class Client:
             # to its initial value (RFC 6347 §4.2.4.1).
             self._timeout = self.ctx.initial_timeout_ms
         self._retransmitted_flight = False
+        self._answered_peer_retransmission = False
         flight = []
         for epoch, msg_type, seq, body in messages:
             if msg_type is None:
