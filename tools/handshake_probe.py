@@ -1,0 +1,124 @@
+"""One measured PSK handshake from inside MicroPython (used by tools/bench.py and the tests).
+
+    micropython tools/handshake_probe.py CLIENT HOST PORT [--free BYTES] [--echo N]
+                                         [--no-close] [--identity ID] [--key HEX]
+
+CLIENT is "microdtls" (this library, TLS_PSK_WITH_AES_128_CCM_8) or "builtin"
+(MicroPython's own `tls` module, TLS-PSK-WITH-AES-128-GCM-SHA256: it has no CCM suite).
+--free BYTES  first fill the heap so that only BYTES remain free, in one contiguous region:
+              on a board the library's code is frozen in flash, on the unix port it sits in
+              the heap, so this measures what the connection itself needs.
+--echo N      after the handshake send N records of 200 bytes and require each echoed back.
+--no-close    end without close_notify (for byte counts that exclude it).
+Prints one JSON line: ok, handshake_ms, alloc_bytes (bytes allocated during the handshake,
+from micropython.mem_total), free_before, error.
+"""
+import gc
+import json
+import sys
+import time
+
+import micropython
+
+_ARG_DEFAULTS = {"--free": None, "--echo": "0", "--identity": "Client_identity",
+                 "--key": "000102030405060708090a0b0c0d0e0f"}
+
+
+def parse(argv):
+    opts = dict(_ARG_DEFAULTS)
+    opts["close"] = True
+    pos = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _ARG_DEFAULTS:
+            opts[a] = argv[i + 1]
+            i += 2
+            continue
+        if a == "--no-close":
+            opts["close"] = False
+        else:
+            pos.append(a)
+        i += 1
+    opts["client"], opts["host"], opts["port"] = pos[0], pos[1], int(pos[2])
+    return opts
+
+
+def leave_free(limit):
+    """Fill every free heap block except one contiguous region of `limit` bytes."""
+    gc.collect()
+    reserve = bytearray(limit - 64)
+    ballast = [None] * 8192
+    i = 0
+    n = 1 << 20
+    while n >= 16 and i < len(ballast):
+        try:
+            ballast[i] = bytearray(n)
+            i += 1
+        except MemoryError:
+            n //= 2
+    reserve = None  # noqa: F841 (released for the connection to use)
+    gc.collect()
+    return ballast
+
+
+def connect_microdtls(opts):
+    import dtls
+    ctx = dtls.Context(psk=(opts["--identity"], bytes.fromhex(opts["--key"])),
+                       handshake_timeout_ms=20000)
+    return ctx.connect(opts["host"], opts["port"])
+
+
+def connect_builtin(opts):
+    import socket
+    import tls
+    ctx = tls.SSLContext(tls.PROTOCOL_DTLS_CLIENT)
+    ctx.set_ciphers(["TLS-PSK-WITH-AES-128-GCM-SHA256"])
+    ctx.psk_identity = opts["--identity"]
+    ctx.psk_key = bytes.fromhex(opts["--key"])
+    ctx.verify_mode = tls.CERT_NONE
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(socket.getaddrinfo(opts["host"], opts["port"])[0][-1])
+    return ctx.wrap_socket(s, server_side=False)
+
+
+def main():
+    opts = parse(sys.argv[1:])
+    result = {"ok": False, "client": opts["client"]}
+    if opts["client"] == "microdtls":
+        # Import everything a connection uses before measuring (a board has it frozen).
+        import dtls.connection  # noqa: F401
+        connect = connect_microdtls
+    else:
+        import socket  # noqa: F401
+        import tls  # noqa: F401
+        connect = connect_builtin
+    ballast = None
+    if opts["--free"]:
+        ballast = leave_free(int(opts["--free"]))
+    gc.collect()
+    result["free_before"] = gc.mem_free()
+    total0 = micropython.mem_total()
+    t0 = time.ticks_us()
+    try:
+        conn = connect(opts)
+        result["handshake_ms"] = time.ticks_diff(time.ticks_us(), t0) / 1000
+        result["alloc_bytes"] = micropython.mem_total() - total0
+        for i in range(int(opts["--echo"])):
+            msg = b"record %d " % i + b"x" * 200
+            conn.write(msg)
+            if hasattr(conn, "settimeout"):
+                conn.settimeout(10)
+            got = conn.recv() if hasattr(conn, "recv") else conn.read(1024)
+            if got != msg:
+                raise ValueError("echo %d differs" % i)
+        if opts["close"]:
+            conn.close()
+        result["ok"] = True
+    except Exception as e:  # reported as data: the caller decides
+        result["error"] = "%s: %s" % (type(e).__name__, e)
+    ballast = None  # noqa: F841
+    print(json.dumps(result))
+
+
+main()
