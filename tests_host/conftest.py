@@ -1,0 +1,94 @@
+"""Shared pytest fixtures: real DTLS servers from tests_host/peers.py.
+
+Fixtures (function scope; each test gets its own server, stopped by PID afterwards):
+    openssl_peer, gnutls_peer, coap_peer, tinydtls_peer, mbedtls_peer
+    echo_peer       parametrized over the peers that echo (gnutls, tinydtls, mbedtls)
+    start_peer      start_peer("openssl", naccept=2, extra_args=["-no_ticket"]) for options
+    netns           a private network namespace (.prefix, .pid); needs root
+
+A peer that cannot run here is skipped with the reason, except under CI (CI=true),
+where it fails: a green CI must not hide a missing install step. When a test fails,
+the output of every peer it started is added to the report.
+"""
+import os
+
+import pytest
+
+import peers
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason):
+    if IN_CI:
+        pytest.fail("peer unavailable under CI: %s" % reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def start_peer(request):
+    """Factory: start_peer(name, **options) -> peers.Peer, stopped after the test."""
+    started = []
+    request.node._dtls_peers = started
+
+    def start(name, **options):
+        try:
+            peer = peers.SERVERS_BY_NAME[name](**options)
+        except peers.PeerUnavailable as exc:
+            _unavailable(str(exc))
+        started.append(peer)
+        return peer
+
+    yield start
+    for peer in reversed(started):
+        peer.stop()
+
+
+@pytest.fixture
+def openssl_peer(start_peer):
+    return start_peer("openssl")
+
+
+@pytest.fixture
+def gnutls_peer(start_peer):
+    return start_peer("gnutls")
+
+
+@pytest.fixture
+def coap_peer(start_peer):
+    return start_peer("libcoap")
+
+
+@pytest.fixture
+def tinydtls_peer(start_peer):
+    return start_peer("tinydtls")
+
+
+@pytest.fixture
+def mbedtls_peer(start_peer):
+    return start_peer("mbedtls")
+
+
+@pytest.fixture(params=peers.ECHO_PEERS)
+def echo_peer(request, start_peer):
+    return start_peer(request.param)
+
+
+@pytest.fixture
+def netns():
+    try:
+        ns = peers.NetNamespace()
+    except peers.PeerUnavailable as exc:
+        _unavailable(str(exc))
+    yield ns
+    ns.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        for peer in getattr(item, "_dtls_peers", ()):
+            report.sections.append(("peer %s (%s) output" % (peer.name, " ".join(peer.cmd)),
+                                    peer.output() or "(nothing)"))
