@@ -32,7 +32,6 @@ GY = const(0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5)
 
 # MicroPython inlines const() names at compile time, so P and N cost no global lookup.
 _TWO256_MINUS_1 = const(0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
-_MASK32 = const(0xffffffff)
 
 POINT_LEN = const(65)   # 0x04 || X || Y (SEC 1 v2 section 2.3.3, uncompressed)
 SCALAR_LEN = const(32)
@@ -288,15 +287,16 @@ def scalar_mult(k, point):
     return _to_affine(X, Y, Z)
 
 
-def _comb_entry(chunks, i, half):
-    # Column i of comb half `half`: the recoded bits i + 32*half + 64*t (t = 0..3) of the
-    # scalar. Each recoded digit is +1 (bit 1) or -1 (bit 0); the table holds the columns whose
-    # top digit is +1, so the top bit gives the sign and the others (relative to it) the index.
-    b3 = (chunks[half + 6] >> i) & 1
-    idx = (((chunks[half] >> i) & 1) ^ b3
-           | (((chunks[half + 2] >> i) & 1) ^ b3) << 1
-           | (((chunks[half + 4] >> i) & 1) ^ b3) << 2) ^ 7
-    sx, sy = _ct_select(_COMB_X, _COMB_Y, half * 8, idx)
+def _comb_entry(chunks, i, h):
+    # Column i of comb table h: recoded bits i + 16*h + 64*t (t = 0..3), i.e. bit i of the 16-bit
+    # chunks h, h+4, h+8, h+12. Each recoded digit is +1 (bit 1) or -1 (bit 0); the table holds
+    # the columns whose top digit is +1, so the top bit gives the sign and the others (relative
+    # to it) the index.
+    b3 = (chunks[h + 12] >> i) & 1
+    idx = (((chunks[h] >> i) & 1) ^ b3
+           | (((chunks[h + 4] >> i) & 1) ^ b3) << 1
+           | (((chunks[h + 8] >> i) & 1) ^ b3) << 2) ^ 7
+    sx, sy = _ct_select(_COMB_X, _COMB_Y, h * 8, idx)
     s = b3 - 1                          # -1: negative column
     sy ^= (sy ^ (P - sy)) & s
     return sx, sy
@@ -305,26 +305,26 @@ def _comb_entry(chunks, i, half):
 def scalar_mult_base(k):
     """k * G for a secret k in [1, n-1]; returns affine (x, y).
 
-    Signed Lim-Lee comb with 4 teeth 64 bits apart and two tables (2^32 apart): 31 doublings and
-    63 mixed additions, fixed pattern. An odd k is written as sum((2*b_i - 1) * 2^i) with b the
-    bits of (k + 2^256 - 1) / 2, so no comb column is ever zero (no point at infinity to look up).
+    Signed Lim-Lee comb, 4 teeth 64 bits apart, 4 tables 16 bits apart (8 entries each): 15
+    doublings and 64 mixed additions (the first onto infinity), fixed pattern. An odd k is
+    written as sum((2*b_i - 1) * 2^i) with b the bits of (k + 2^256 - 1) / 2, so no column is
+    ever zero. The additions could only be exceptional if the running sum equalled +-the table
+    column being added, which a uniformly random k (keygen, RFC 6979 nonces) hits with
+    negligible probability; _add_mixed still returns the right point if it happens.
     """
     if not 0 < k < N:
         raise ValueError("scalar out of range")
     flip = (k & 1) - 1
     k ^= (k ^ (N - k)) & flip
     k = (k + _TWO256_MINUS_1) >> 1
-    chunks = [(k >> (32 * t)) & _MASK32 for t in range(8)]
-    X, Y = _comb_entry(chunks, 31, 0)
-    Z = 1
-    sx, sy = _comb_entry(chunks, 31, 1)
-    X, Y, Z = _add_mixed(X, Y, Z, sx, sy)
-    for i in range(30, -1, -1):
-        X, Y, Z = _dbl(X, Y, Z)
-        sx, sy = _comb_entry(chunks, i, 0)
-        X, Y, Z = _add_mixed(X, Y, Z, sx, sy)
-        sx, sy = _comb_entry(chunks, i, 1)
-        X, Y, Z = _add_mixed(X, Y, Z, sx, sy)
+    chunks = [(k >> (16 * j)) & 0xffff for j in range(16)]
+    X, Y, Z = 1, 1, 0
+    for i in range(15, -1, -1):
+        if i != 15:                     # public loop counter
+            X, Y, Z = _dbl(X, Y, Z)
+        for h in range(4):
+            sx, sy = _comb_entry(chunks, i, h)
+            X, Y, Z = _add_mixed(X, Y, Z, sx, sy)
     Y ^= (Y ^ (P - Y)) & flip
     return _to_affine(X, Y, Z)
 
@@ -411,8 +411,8 @@ def ecdh(priv, peer_pub):
 
 # --- fixed tables for G (generated from the `cryptography` package; checked by
 # tests_host/test_p256.py::test_base_tables) ------------------------------------------------
-# _COMB_*[8*h + j] = 2^(32h) * (2^192 + s2*2^128 + s1*2^64 + s0) * G, s_t = +1 if bit t of j
-# is set else -1 (h = 0, 1; j = 0..7).
+# _COMB_*[8*h + j] = 2^(16h) * (2^192 + s2*2^128 + s1*2^64 + s0) * G, s_t = +1 if bit t of j
+# is set else -1 (h = 0..3; j = 0..7).
 # _G_ODD_*[i] = (2i + 1) * G, i = 0..15 (width-6 wNAF in verification).
 _COMB_X = (
     0xdca746348411afb57a941b3100c7462ec7dd307902d883402c147bd3023e0a99,
@@ -423,6 +423,14 @@ _COMB_X = (
     0x61302d5d508fdc2e7f8ed508a43b83b70ba6d2f4e0103c59d14f8ead7db8cab2,
     0x8781fbdafc931410b414f9cee81ff10c45e388a81fd9d03de47c247d3ce742eb,
     0xb48e26b484f7a21c0a4a46fb6aaf363a66b0de3225c4744b9615b5110d1d78e5,
+    0x8932bc528e5a0961e654b4be01221e4c7bec5d585933bc9a1739ef407b5274e3,
+    0x491ed6749ea9a42163c053ad838787cb9790f62272da32816254a3cf5d9f1687,
+    0x28a684cf919d72e4a4411001526a9b0ba3e206551a53f6623ffb4d080e16fe90,
+    0x055b0eff11f8acc60d92134a6889023968d328c268da3a881902ef8249eacb31,
+    0x3ff98c5b9935acbf5beecc8016d96507cb082716f523979b43a813f65b4d32f5,
+    0x140b4f8e94618bb2a71be3f3dc44bc51756d612c813aa9a9a28a7518c1531fbc,
+    0x774549d461bae3fdc4e852b7c63ee8566c3276a23ccc057de726f7f983339395,
+    0xe6ac67b1996218b7144ebc2de747aa83db46ae4d68a84bf098fbea5ee72dd53a,
     0x93ec502f40eb0400de6f9b655ba7c4b0bab7fe8cd9cfff3def0480c8c30436cf,
     0xf78f1923e1ce67e4bc39529a19e78b5a6a8fdcfe5bcfaff35afdfe2657e7f028,
     0x16c095ebe31d5c287d4c2a2c05d226c084929064ad0e6ca773c606eb5915322a,
@@ -431,6 +439,14 @@ _COMB_X = (
     0xd6563611c482f425b064d6b3eb4ca2dc4ab509faa3d570856d9c9cd80bdf143a,
     0x96e8837a894db4d17ae418f5e6e596fa6c56158963a63bf00a37356e493a5dda,
     0x15fee545c78dd9f6fc7d229ca0058c3bf330240db58d5a62f20fc2afdf1d043d,
+    0x1a3dd8d54e6e9536a7fd32ac5c33558c8582cb346e8b155e32ef44e519e65674,
+    0x16d68d3de8401daf8765f718ad7c003192c179a31c69b71112f8d58eccd069ce,
+    0x1ea1827108225a359d5c911a0bad8dafe415277e934cbb27aa1615fc8530c568,
+    0xea788258dca94c1acca535f5450abb5dcd44de7d11a4cde4853ae0070d34baa1,
+    0x1d897cab7a66ed27b2edf6c63fcf000c30e4363308e3b7102bd82824155a273d,
+    0x740afbacdc6e6f0f841455a64c78c6d914bcaa566e1694f656227527fb10bc02,
+    0xde2d944af6da8c74af381c37b15cc3b084d2a39f523c486f363794fddbc1c9c2,
+    0x1e861bc1972202beede61ee9473f7b1194c2a6dc9619917be294af04b0991313,
 )
 _COMB_Y = (
     0xa378f49c3c6073e0efa230d38e2875b6d170fe410060632c47b0d520235f3fb0,
@@ -441,6 +457,14 @@ _COMB_Y = (
     0x6c584e7f2cc4a0290410b88323e6de4270750b1d46b0f759ebd1782fb01280c1,
     0x3eb35234fa6ada4cbfe61ee20c945128cada9ad59713e7caa87b2111082ca20d,
     0xfac015404d4d3dab64131bcdfed6f668c004e4048b7b0f9806ebb0f621a01b2d,
+    0x082b5331b07647358214e456c60e81963faa64bb5ab767f027e679a03cc7b2b2,
+    0x531bbe691f0f8a3ab18aad6c7adb248171a85e264ae3083ce7348186455c74a1,
+    0x92ce3021a68447142728f6ba588fc576dfba5441f1b74f0899e5e94512e8e59a,
+    0x6bc637a97b7a589e4139917cf60195c7fa18ce86f9733ffb99d7eaf4f4373b12,
+    0xdec660225905572c9350c394b9c9bc881be1f57d2cd65207cc725606212bfc55,
+    0x2d36c414e70f39e19bc1002896401f37289ad2bfe0af0ed6217eab19f56f72e0,
+    0xfc19c89f5e296e897a697807ed6ff162b2b091841288e37ea4767f26532a0954,
+    0xe91b85063e7ef395f3b563ff850d9b6856484a26728e5d164ed6d73f7e384c3c,
     0x3d67ce245f49b20da6474e6dc958a44b71eac8b185289bacb50f455004294bde,
     0x70c8b106f5c8e6c655f7925318a2427fb545d926e8292d3811b11edcd95c7aec,
     0xca0df006ee10a9d4b64e78ea5e45e05af6bdfb833b0a2a70886ab7f0ee413740,
@@ -449,6 +473,14 @@ _COMB_Y = (
     0x825cf14941e659e3f77308c112e2aac9c25801da265be82125f2c9c2c243e9c8,
     0x86a8c0090a2777c40e49f3cd7d6a9375bb9d6a0f46be16bc71de746eb00cd3bb,
     0x4ab5b6b2b8753f81557d9f49461210fb41ef80e5d046ac04501e82885bc98cda,
+    0xf3179945ee1ced5d0bf25dc0dfcd4392edce120d9e1f2e0be8e71e6f29dd4dce,
+    0xcc996e0cb3b178b810eebedc7e90e736db660621b20a3a4da53df74d17631dd0,
+    0xedb3b8ac3f389fdfd56ada773e08deb9755a92a5852b6b78e826a9d25507e94e,
+    0xc2420bd6939029b1075f5ddef43c9133131630a7969508d250e69971388b80c5,
+    0x9011a8f42356dc58009d2dce2ab6f292bd127bbb1b66b02ee824dff32866f8a9,
+    0x676462e772755c635aba3dccf5df241be395a2f0ed91f976907d554c3c2e2562,
+    0x52bee7a01a5851905d2775957f03c0ef5c23c502dba5ef56097fdb21a4301c1c,
+    0x5c7126b9f8fe284a5fc453c2c3291d1b22f6e128649b84ba0267e0c8e5e0f368,
 )
 _G_ODD_X = (
     0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296,
