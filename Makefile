@@ -1,0 +1,80 @@
+# microdtls: set-up, tests, demo and benchmarks on a Debian 12 host.
+#
+#   make setup    Debian packages (as root; otherwise prints the sudo line) + .venv/
+#   make test     the host test suite (PYTEST_ARGS="-k psk -x" passes options through)
+#   make demo     the MicroPython client against a local openssl s_server (PSK, CCM_8)
+#   make bench    tools/bench.py (results in build/bench.json)
+#   make clean    build output and caches; `make distclean` also removes .venv/
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+# CPython 3.11 for the venv: the first python3.11 on PATH, else python3.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.stamp
+PYTEST_ARGS ?=
+PYTEST_TIMEOUT ?= 600
+
+# Debian packages: the DTLS peers (openssl, gnutls-bin, libcoap3-bin), unshare/nsenter/ip
+# for the GnuTLS network namespace (util-linux, iproute2), the build tools PyPI DTLSSocket
+# compiles tinydtls with, stdbuf (coreutils) and python3-venv for Debian's own python3.
+APT_PACKAGES := openssl gnutls-bin libcoap3-bin util-linux iproute2 coreutils \
+	autoconf automake libtool build-essential python3-venv
+
+.PHONY: setup system-packages test demo bench clean distclean
+
+setup: system-packages $(STAMP)
+
+# Installs only what is missing, so a second run costs one dpkg-query per package.
+system-packages:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "make setup: needs the Debian packages:$$missing (no apt-get here)" >&2; exit 1; \
+	fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "make setup: these Debian packages are missing:$$missing" >&2; \
+		echo "Install them, then run make again:" >&2; \
+		echo "    sudo apt-get install -y$$missing" >&2; \
+		exit 1; \
+	fi; \
+	echo "make setup: installing Debian packages:$$missing"; \
+	apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing
+
+# The stamp is newer than requirements-test.txt once the venv holds exactly those pins.
+$(STAMP): requirements-test.txt
+	@test -n "$(PYTHON)" || { echo "make setup: no python3.11 or python3 on PATH" >&2; exit 1; }
+	@if [ ! -x $(VENV)/bin/python ]; then \
+		echo "make setup: creating $(VENV) with $(PYTHON)"; \
+		$(PYTHON) -m venv $(VENV); \
+	fi
+	@$(VENV)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
+		|| { echo "make setup: $(VENV) is not CPython 3.11; remove it (make distclean)" >&2; exit 1; }
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements-test.txt
+	@touch $@
+
+test: setup
+	$(VENV)/bin/pytest tests_host -ra --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)
+
+demo: setup
+	@bash tools/demo.sh
+
+bench: setup
+	@if [ -f tools/bench.py ]; then \
+		$(VENV)/bin/python tools/bench.py $(BENCH_ARGS); \
+	else \
+		echo "make bench: tools/bench.py is not written yet"; \
+	fi
+
+clean:
+	rm -rf build dist .pytest_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
