@@ -14,8 +14,7 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    Prehashed, decode_dss_signature, encode_dss_signature)
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
 from mp import LIB, check_code
 
@@ -259,9 +258,12 @@ for d in data["scalars"]:
     print("pub:%s" % h(p256.public_key(binascii.unhexlify(d))).decode())
 for d, peer in data["ecdh"]:
     print("ecdh:%s" % h(p256.ecdh(binascii.unhexlify(d), binascii.unhexlify(peer))).decode())
-for pub, digest, der in data["verify"]:
-    r, s = ecdsa.decode_der_signature(binascii.unhexlify(der))
-    print("verify:%d" % ecdsa.verify(binascii.unhexlify(pub), binascii.unhexlify(digest), r, s))
+for pub, msg, der in data["verify"]:
+    pub, msg, der = binascii.unhexlify(pub), binascii.unhexlify(msg), binascii.unhexlify(der)
+    r, s = ecdsa.decode_der_signature(der)
+    ok = ecdsa.verify(pub, hashlib.sha256(msg).digest(), r, s)
+    assert ecdsa.verify_message_der(pub, msg, der) is ok
+    print("verify:%d" % ok)
 """
 
 # Scalars where a fixed-window or comb implementation tends to go wrong.
@@ -288,11 +290,11 @@ def test_cross_check_with_cryptography(tmp_path):
         key = ec.generate_private_key(ec.SECP256R1())
         pub = key.public_key().public_bytes(serialization.Encoding.X962,
                                             serialization.PublicFormat.UncompressedPoint)
-        digest = hashlib.sha256(b"msg%d" % i).digest()
-        der = key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+        msg = b"msg%d" % i
+        der = key.sign(hashlib.sha256(msg).digest(), ec.ECDSA(Prehashed(hashes.SHA256())))
         if i % 2:   # a different message must not verify
-            digest = hashlib.sha256(b"other%d" % i).digest()
-        verify_cases.append([pub.hex(), digest.hex(), der.hex()])
+            msg = b"other%d" % i
+        verify_cases.append([pub.hex(), msg.hex(), der.hex()])
         verify_expected.append("verify:%d" % (i % 2 == 0))
     data = {"keys": 4, "messages": messages, "scalars": [priv32(k).hex() for k in scalars],
             "ecdh": ecdh_cases, "verify": verify_cases}
@@ -488,3 +490,21 @@ def test_fixed_operation_pattern(monkeypatch):
         seen_var.add((counts["dbl"], counts.get("add", 0)))
     assert seen_base == {(15, 64)}
     assert seen_var == {(1 + 252 + 1, 63)}
+
+
+def test_runs_under_cpython_too():
+    """lib/ must also work under CPython: RFC 6979 vector, ECDH and verify, in-process."""
+    from dtls import ecdsa, p256
+    d, sigs = rfc6979_p256_sha256()
+    for msg, der in sigs:
+        r, s = ecdsa.sign(priv32(d), hashlib.sha256(msg).digest())
+        assert ecdsa.encode_der_signature(r, s).hex() == der
+        assert ecdsa.verify(sec1(ref_pub(d)), hashlib.sha256(msg).digest(), r, s)
+        assert not ecdsa.verify(sec1(ref_pub(d)), hashlib.sha256(msg + b"!").digest(), r, s)
+    peer = ec.generate_private_key(ec.SECP256R1())
+    peer_pub = peer.public_key().public_bytes(serialization.Encoding.X962,
+                                              serialization.PublicFormat.UncompressedPoint)
+    priv, pub = p256.generate_keypair()
+    mine = ec.derive_private_key(int.from_bytes(priv, "big"), ec.SECP256R1())
+    assert p256.ecdh(priv, peer_pub) == mine.exchange(ec.ECDH(), peer.public_key())
+    assert pub == sec1(ref_pub(int.from_bytes(priv, "big")))
