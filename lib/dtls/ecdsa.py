@@ -9,17 +9,7 @@ decoder here is strict, as Wycheproof expects.
 import hashlib
 
 from dtls import p256
-
-try:
-    from dtls.hmac import hmac_sha256
-except ImportError:
-    # Private stand-in until dtls.hmac lands (RFC 2104, 64-byte SHA-256 block).
-    def hmac_sha256(key, data):
-        if len(key) > 64:
-            key = hashlib.sha256(key).digest()
-        key = bytes(key) + b"\x00" * (64 - len(key))
-        inner = hashlib.sha256(bytes(b ^ 0x36 for b in key) + data).digest()
-        return hashlib.sha256(bytes(b ^ 0x5C for b in key) + inner).digest()
+from dtls.hmac import hmac_sha256
 
 _N = p256.N
 _P = p256.P
