@@ -18,9 +18,9 @@ PYTEST_TIMEOUT ?= 600
 
 # Debian packages: the DTLS peers (openssl, gnutls-bin, libcoap3-bin), unshare/nsenter/ip
 # for the GnuTLS network namespace (util-linux, iproute2), the build tools PyPI DTLSSocket
-# compiles tinydtls with, stdbuf (coreutils) and python3-venv for Debian's own python3.
+# compiles tinydtls with (and Python headers), stdbuf (coreutils), python3-venv.
 APT_PACKAGES := openssl gnutls-bin libcoap3-bin util-linux iproute2 coreutils \
-	autoconf automake libtool build-essential python3-venv
+	autoconf automake libtool build-essential python3-venv python3-dev
 
 .PHONY: setup system-packages test demo bench clean distclean
 
