@@ -44,8 +44,8 @@ system-packages:
 		exit 1; \
 	fi; \
 	echo "make setup: installing Debian packages:$$missing"; \
-	apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing
+	apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq$$missing
 
 # The stamp is newer than requirements-test.txt once the venv holds exactly those pins.
 $(STAMP): requirements-test.txt
