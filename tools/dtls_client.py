@@ -2,6 +2,11 @@
 
     micropython tools/dtls_client.py HOST PORT [options]
       --psk-identity TEXT  --psk-key HEX     PSK credentials
+      --ca FILE            trust anchor(s) for the server certificate (PEM/DER); repeatable
+      --server-rpk FILE    the server's pinned raw public key (PEM/DER SubjectPublicKeyInfo)
+      --sni NAME           server name to send (SNI) and to check in its certificate
+      --cert FILE --key FILE   our certificate chain and private key (client authentication)
+      --key FILE --rpk     authenticate with our raw public key instead of a certificate
       --cipher NAME        offer only this suite (IANA name); repeatable
       --send TEXT          one application record to send after the handshake; repeatable
       --send-hex HEX       the same, given as hex
@@ -36,7 +41,9 @@ _add_lib_path()
 
 import dtls  # noqa: E402
 
-USAGE = "usage: dtls_client.py HOST PORT [--psk-identity TEXT --psk-key HEX] [--cipher NAME]... " \
+USAGE = "usage: dtls_client.py HOST PORT [--psk-identity TEXT --psk-key HEX] [--ca FILE]... " \
+        "[--server-rpk FILE] [--sni NAME] [--cert FILE --key FILE | --key FILE --rpk] " \
+        "[--cipher NAME]... " \
         "[--send TEXT]... [--send-hex HEX]... [--send-file PATH]... [--hex] [--wait S] [--timeout S] " \
         "[--max-datagram N] [--rfc7925-timers] [-v]"
 
@@ -70,11 +77,13 @@ def _number(text, what, conv=float):
 def parse_args(argv):
     opts = {"ciphers": [], "sends": [], "hex": False, "wait": 2.0, "timeout": 60.0,
             "verbose": False, "identity": None, "key": None, "max_datagram": None,
-            "rfc7925": False}
+            "rfc7925": False, "ca": [], "server_rpk": None, "sni": None, "cert": None,
+            "own_key": None, "rpk": False}
     positional = []
     i = 0
     with_value = ("--psk-identity", "--psk-key", "--cipher", "--send", "--send-hex",
-                  "--send-file", "--wait", "--timeout", "--max-datagram")
+                  "--send-file", "--wait", "--timeout", "--max-datagram", "--ca",
+                  "--server-rpk", "--sni", "--cert", "--key")
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
@@ -103,6 +112,16 @@ def parse_args(argv):
                 opts["timeout"] = _number(v, a)
             elif a == "--max-datagram":
                 opts["max_datagram"] = _number(v, a, int)
+            elif a == "--ca":
+                opts["ca"].append(_read_file(v))
+            elif a == "--server-rpk":
+                opts["server_rpk"] = _read_file(v)
+            elif a == "--sni":
+                opts["sni"] = v
+            elif a == "--cert":
+                opts["cert"] = _read_file(v)
+            elif a == "--key":
+                opts["own_key"] = _read_file(v)
             continue
         if a == "--hex":
             opts["hex"] = True
@@ -110,6 +129,8 @@ def parse_args(argv):
             opts["verbose"] = True
         elif a == "--rfc7925-timers":
             opts["rfc7925"] = True
+        elif a == "--rpk":
+            opts["rpk"] = True
         elif a.startswith("-") and len(a) > 1:
             raise UsageError("unknown option " + a)
         else:
@@ -121,8 +142,12 @@ def parse_args(argv):
     opts["port"] = _number(positional[1], "PORT", int)
     if (opts["identity"] is None) != (opts["key"] is None):
         raise UsageError("--psk-identity and --psk-key go together")
-    if opts["identity"] is None:
-        raise UsageError("no credentials: give --psk-identity and --psk-key")
+    if opts["identity"] is None and not opts["ca"] and opts["server_rpk"] is None:
+        raise UsageError("no credentials: give --psk-identity/--psk-key, --ca or --server-rpk")
+    if opts["own_key"] is None and (opts["cert"] is not None or opts["rpk"]):
+        raise UsageError("--cert and --rpk need --key")
+    if opts["own_key"] is not None and opts["cert"] is None and not opts["rpk"]:
+        raise UsageError("--key goes with --cert or --rpk")
     return opts
 
 
@@ -162,9 +187,18 @@ def run(opts):
         kwargs["max_datagram"] = opts["max_datagram"]
     if opts["rfc7925"]:
         kwargs["timers"] = dtls.TIMERS_RFC7925
-    ctx = dtls.Context(psk=(opts["identity"], opts["key"]),
-                       ciphers=opts["ciphers"] or None, **kwargs)
-    conn = ctx.connect(opts["host"], opts["port"])
+    if opts["identity"] is not None:
+        kwargs["psk"] = (opts["identity"], opts["key"])
+    if opts["ca"]:
+        kwargs["ca"] = opts["ca"]
+    if opts["server_rpk"] is not None:
+        kwargs["server_rpk"] = opts["server_rpk"]
+    if opts["own_key"] is not None:
+        kwargs["key"] = opts["own_key"]
+        kwargs["cert"] = opts["cert"]
+        kwargs["client_rpk"] = opts["rpk"]
+    ctx = dtls.Context(ciphers=opts["ciphers"] or None, **kwargs)
+    conn = ctx.connect(opts["host"], opts["port"], server_hostname=opts["sni"])
     try:
         print("cipher:", conn.cipher_suite)
         print("crypto:", dtls.crypto_backend())

@@ -24,10 +24,12 @@ from . import keys
 from .const import (
     ALERT_FATAL, ALERT_WARNING, CLOSE_NOTIFY, CT_ALERT, CT_APPLICATION_DATA,
     CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, DECODE_ERROR, DECRYPT_ERROR, DTLS_1_0, DTLS_1_2,
-    EXT_EXTENDED_MASTER_SECRET, EXT_RENEGOTIATION_INFO, EXT_SERVER_NAME, HANDSHAKE_FAILURE,
-    HS_CLIENT_HELLO, HS_CLIENT_KEY_EXCHANGE, HS_FINISHED, HS_HEADER_LEN, HS_HELLO_REQUEST,
+    EXT_CLIENT_CERTIFICATE_TYPE, EXT_EC_POINT_FORMATS, EXT_EXTENDED_MASTER_SECRET,
+    EXT_RENEGOTIATION_INFO, EXT_SERVER_CERTIFICATE_TYPE, EXT_SERVER_NAME, HANDSHAKE_FAILURE,
+    HS_CERTIFICATE, HS_CERTIFICATE_REQUEST, HS_CERTIFICATE_VERIFY, HS_CLIENT_HELLO,
+    HS_CLIENT_KEY_EXCHANGE, HS_FINISHED, HS_HEADER_LEN, HS_HELLO_REQUEST,
     HS_HELLO_VERIFY_REQUEST, HS_SERVER_HELLO, HS_SERVER_HELLO_DONE, HS_SERVER_KEY_EXCHANGE,
-    ILLEGAL_PARAMETER, KX_PSK, MAX_PLAINTEXT, NO_RENEGOTIATION,
+    ILLEGAL_PARAMETER, KX_ECDHE_ECDSA, KX_PSK, MAX_PLAINTEXT, NO_RENEGOTIATION,
     PROTOCOL_VERSION, SUITES, UNEXPECTED_MESSAGE, UNSUPPORTED_EXTENSION, alert_name,
     suite_name)
 from .errors import AlertReceived, ConnectionClosed, DTLSError, HandshakeTimeout
@@ -46,6 +48,10 @@ STATE_CLOSED = const(6)
 _MAX_HELLO_VERIFY = const(5)  # cookie exchanges honoured per handshake (flood guard)
 _MAX_FUTURE_RECORDS = const(4)  # epoch-1 records held while the server's CCS is missing
 
+# ServerHello extensions that only an ECDHE offer solicits (RFC 8422, RFC 7250).
+_ECDHE_EXTENSIONS = (EXT_EC_POINT_FORMATS, EXT_SERVER_CERTIFICATE_TYPE,
+                     EXT_CLIENT_CERTIFICATE_TYPE)
+
 _MESSAGE_NAMES = {
     0: "HelloRequest", 1: "ClientHello", 2: "ServerHello", 3: "HelloVerifyRequest",
     4: "NewSessionTicket", 11: "Certificate", 12: "ServerKeyExchange",
@@ -57,9 +63,10 @@ _MESSAGE_NAMES = {
 class Client:
     """One client connection's protocol state (no I/O)."""
 
-    def __init__(self, ctx, server_hostname=None):
+    def __init__(self, ctx, server_hostname=None, server_ip=None):
         self.ctx = ctx
         self.server_hostname = server_hostname
+        self.server_ip = server_ip
         self.state = STATE_INIT
         self.records = RecordLayer()
         self.reassembler = Reassembler(ctx.max_handshake_message)
@@ -75,6 +82,20 @@ class Client:
         self._out = []
         self._events = []
         self._offered = ctx.offered_suites()
+        self._offers_ecdhe = False
+        for code in self._offered:
+            if SUITES[code][1] == KX_ECDHE_ECDSA:
+                self._offers_ecdhe = True
+        if self._offers_ecdhe and ctx.trust_anchors and not (server_hostname or server_ip):
+            # RFC 7925 §4.4.1: a certificate is only as good as the identity checked in it.
+            raise DTLSError("certificate mode needs server_hostname or server_ip")
+        self._expect = ()
+        self._server_cert_type = 0  # X.509 unless negotiated (RFC 7250 §4.2)
+        self._client_cert_type = 0
+        self._server_key = None
+        self._server_point = None
+        self._cert_requested = False
+        self._client_auth_usable = False
         self._client_random = ctx.rng(32)
         self._server_random = None
         self._cookie = b""
@@ -301,20 +322,37 @@ class Client:
             self._add_transcript(msg_type, seq, body)
             self._receive_server_hello(body)
             self.state = STATE_WAIT_SERVER_HELLO_DONE
-        elif state == STATE_WAIT_SERVER_HELLO_DONE:
-            if msg_type == HS_SERVER_KEY_EXCHANGE and self._kx() == KX_PSK \
-                    and self.psk_identity_hint is None:
-                self._add_transcript(msg_type, seq, body)
-                self._receive_psk_server_key_exchange(body)
-            elif msg_type == HS_SERVER_HELLO_DONE:
-                if len(body):
-                    raise DTLSError("ServerHelloDone is not empty", DECODE_ERROR)
-                self._add_transcript(msg_type, seq, body)
-                self._peer_flight_end = seq
-                self._send_key_exchange_flight(now)
+            # What may follow in the server's flight, in order (RFC 5246 §7.3; RFC 4279 §2:
+            # ServerKeyExchange is optional for PSK; RFC 8422 §2: mandatory for ECDHE).
+            if self._kx() == KX_PSK:
+                self._expect = (HS_SERVER_KEY_EXCHANGE, HS_SERVER_HELLO_DONE)
             else:
+                self._expect = (HS_CERTIFICATE,)
+        elif state == STATE_WAIT_SERVER_HELLO_DONE:
+            if msg_type not in self._expect:
                 raise DTLSError("unexpected %s in server flight" % _MESSAGE_NAMES.get(
                     msg_type, str(msg_type)), UNEXPECTED_MESSAGE)
+            self._add_transcript(msg_type, seq, body)
+            if msg_type == HS_CERTIFICATE:
+                self._receive_server_certificate(body)
+                self._expect = (HS_SERVER_KEY_EXCHANGE,)
+            elif msg_type == HS_SERVER_KEY_EXCHANGE:
+                if self._kx() == KX_PSK:
+                    self._receive_psk_server_key_exchange(body)
+                    self._expect = (HS_SERVER_HELLO_DONE,)
+                else:
+                    self._server_point = self._ecdhe().verify_server_key_exchange(
+                        body, self._server_key, self._client_random, self._server_random)
+                    self._expect = (HS_CERTIFICATE_REQUEST, HS_SERVER_HELLO_DONE)
+            elif msg_type == HS_CERTIFICATE_REQUEST:
+                self._client_auth_usable = self._ecdhe().parse_certificate_request(body)
+                self._cert_requested = True
+                self._expect = (HS_SERVER_HELLO_DONE,)
+            else:
+                if len(body):
+                    raise DTLSError("ServerHelloDone is not empty", DECODE_ERROR)
+                self._peer_flight_end = seq
+                self._send_key_exchange_flight(now)
         elif state == STATE_WAIT_FINISHED:
             if msg_type != HS_FINISHED or epoch != 1:
                 raise DTLSError("expected Finished", UNEXPECTED_MESSAGE)
@@ -396,9 +434,33 @@ class Client:
         elif etype == EXT_SERVER_NAME and self._sent_sni:
             if len(data):
                 raise DTLSError("server_name extension not empty", DECODE_ERROR)
+        elif etype in _ECDHE_EXTENSIONS and self._offers_ecdhe:
+            choice = self._ecdhe().check_server_hello_extension(self.ctx, etype, data)
+            if choice is not None:
+                if choice[0] == "server":
+                    self._server_cert_type = choice[1]
+                else:
+                    self._client_cert_type = choice[1]
         else:
             # RFC 5246 §7.4.1.4: a server must not send extensions the client did not offer.
             raise DTLSError("server sent unrequested extension %d" % etype, UNSUPPORTED_EXTENSION)
+
+    def _ecdhe(self):
+        from . import ecdhe  # only ECDHE connections load P-256, ECDSA and X.509
+        return ecdhe
+
+    def _receive_server_certificate(self, body):
+        ecdhe = self._ecdhe()
+        certs = ecdhe.parse_certificate(body, self._server_cert_type,
+                                        self.ctx.max_handshake_message)
+        ip = None
+        if self.server_ip is not None and not self.server_hostname:
+            from .context import ip_address_bytes
+            ip = ip_address_bytes(self.server_ip)
+        self._server_key = ecdhe.authenticate_server(self.ctx, certs, self._server_cert_type,
+                                                     self.server_hostname, ip)
+        self._trace("recv Certificate: server authenticated (%s)" % (
+            "raw public key" if self._server_cert_type == 2 else "X.509 chain of %d" % len(certs)))
 
     def _receive_psk_server_key_exchange(self, body):
         # RFC 4279 §2: ServerKeyExchange carries only psk_identity_hint.
@@ -445,6 +507,8 @@ class Client:
             exts += struct.pack(">HHHBH", EXT_SERVER_NAME, len(name) + 5, len(name) + 3, 0,
                                 len(name)) + name
             self._sent_sni = True
+        if self._offers_ecdhe:
+            exts += self._ecdhe().hello_extensions(self.ctx)
         # RFC 7627: extended master secret; RFC 5746 §3.4: empty renegotiation_info.
         exts += struct.pack(">HH", EXT_EXTENDED_MASTER_SECRET, 0)
         exts += struct.pack(">HHB", EXT_RENEGOTIATION_INFO, 1, 0)
@@ -452,33 +516,56 @@ class Client:
                 + vec16(suites) + b"\x01\x00" + vec16(exts))
 
     def _send_key_exchange_flight(self, now):
-        """Flight 5: ClientKeyExchange, ChangeCipherSpec, Finished (RFC 6347 §4.2.4)."""
+        """Flight 5 (RFC 6347 §4.2.4): [Certificate], ClientKeyExchange,
+        [CertificateVerify], ChangeCipherSpec, Finished."""
         ctx = self.ctx
-        cke = vec16(ctx.psk_identity)  # RFC 4279 §2: psk_identity
-        cke_seq = self._send_seq
-        self._add_transcript(HS_CLIENT_KEY_EXCHANGE, cke_seq, cke)
-        premaster = keys.psk_premaster(ctx.psk_key)
-        # With EMS the session hash covers everything up to ClientKeyExchange; for PSK that is
-        # also the hash the client Finished covers (no CertificateVerify in between).
+        messages = []
+        seq = self._send_seq
+        can_sign = False
+        if self._cert_requested:
+            # RFC 5246 §7.4.6: answer a CertificateRequest with our certificate, or an
+            # empty one when we have none the server accepts.
+            can_sign = self._client_auth_usable and ctx.private_key is not None and \
+                (ctx.cert_chain or self._client_cert_type == 2)
+            cert = self._ecdhe().client_certificate_body(ctx, self._client_cert_type, can_sign)
+            self._add_transcript(HS_CERTIFICATE, seq, cert)
+            messages.append((0, HS_CERTIFICATE, seq, cert))
+            seq += 1
+        if self._kx() == KX_PSK:
+            cke = vec16(ctx.psk_identity)  # RFC 4279 §2: psk_identity
+            premaster = keys.psk_premaster(ctx.psk_key)
+        else:
+            cke, premaster = self._ecdhe().key_exchange(ctx.rng, self._server_point)
+        self._add_transcript(HS_CLIENT_KEY_EXCHANGE, seq, cke)
+        messages.append((0, HS_CLIENT_KEY_EXCHANGE, seq, cke))
+        seq += 1
+        # With EMS the session hash covers everything up to ClientKeyExchange (RFC 7627 §3);
+        # CertificateVerify signs the same messages (RFC 5246 §7.4.8).
         hs_hash = keys.transcript_hash(self._transcript)
         self._master = keys.master_secret(
             premaster, self._client_random, self._server_random,
             hs_hash if self.extended_master_secret else None)
         keys.wipe(premaster)
+        if can_sign:
+            cv = self._ecdhe().certificate_verify_body(ctx.private_key, hs_hash)
+            self._add_transcript(HS_CERTIFICATE_VERIFY, seq, cv)
+            messages.append((0, HS_CERTIFICATE_VERIFY, seq, cv))
+            seq += 1
+            hs_hash = keys.transcript_hash(self._transcript)
         _, _, tag_len = SUITES[self.cipher_suite]
         ck, sk, civ, siv = keys.key_block(self._master, self._client_random,
                                           self._server_random, 16, 4)
         self.records.set_write_cipher(1, EpochCipher(ck, civ, tag_len))
         self._server_write = EpochCipher(sk, siv, tag_len)
         verify = keys.finished_verify_data(self._master, b"client finished", hs_hash)
-        fin_seq = cke_seq + 1
-        self._send_seq = fin_seq + 1
-        self._add_transcript(HS_FINISHED, fin_seq, verify)
+        self._send_seq = seq + 1
+        self._add_transcript(HS_FINISHED, seq, verify)
         self.records.write_epoch = 1
-        self._trace("send ClientKeyExchange, ChangeCipherSpec, Finished")
-        self._new_flight([(0, HS_CLIENT_KEY_EXCHANGE, cke_seq, cke),
-                          (0, None, 0, b"\x01"),
-                          (1, HS_FINISHED, fin_seq, verify)], now)
+        messages.append((0, None, 0, b"\x01"))
+        messages.append((1, HS_FINISHED, seq, verify))
+        self._trace("send %s" % ", ".join(
+            [_MESSAGE_NAMES[m[1]] if m[1] is not None else "ChangeCipherSpec" for m in messages]))
+        self._new_flight(messages, now)
         self.state = STATE_WAIT_CHANGE_CIPHER_SPEC
 
     def _add_transcript(self, msg_type, seq, body):

@@ -45,9 +45,9 @@ class Connection:
     """A DTLS connection over a connected UDP socket (made by Context.wrap_socket)."""
 
     def __init__(self, sock, ctx, server_hostname=None, do_handshake=True,
-                 recv_buffer_size=2048):
+                 recv_buffer_size=2048, server_ip=None):
         self.sock = sock
-        self.core = Client(ctx, server_hostname)
+        self.core = Client(ctx, server_hostname, server_ip)
         self._clock = _Clock()
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)

@@ -1,7 +1,8 @@
 """Client settings and credentials, shared by connections (shaped like tls.SSLContext)."""
 import os
 
-from .const import KX_PSK, SUITES, TLS_PSK_WITH_AES_128_CCM_8, suite_by_name
+from .const import (KX_ECDHE_ECDSA, KX_PSK, SUITES, TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+                    TLS_PSK_WITH_AES_128_CCM_8, suite_by_name)
 
 # RFC 6347 §4.2.4.1: start at 1 s, double on each retransmission, at most 60 s.
 TIMERS_RFC6347 = (1000, 60000)
@@ -28,11 +29,27 @@ class Context:
     rng:            callable(n) -> n random bytes; default os.urandom (the hardware RNG on
                     ESP32/RP2040).
     trace:          callable(str) receiving a line per protocol event (flights, alerts).
+
+    Certificates and raw public keys (TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, RFC 7925 §4.3/4.4).
+    Each value is bytes (PEM or DER), a file path (str), or a list of those:
+    ca:             trust anchors for the server's X.509 chain (a CA bundle may hold several).
+    server_rpk:     the server's pinned raw public key (RFC 7250): its SubjectPublicKeyInfo,
+                    or the 32-byte SHA-256 of it.
+    cert, key:      our certificate chain (leaf first) and P-256 private key, sent when the
+                    server asks for client authentication.
+    client_rpk:     authenticate with the raw public key of `key` instead of a certificate.
+    clock:          "auto" (default): check certificate validity periods when time.time()
+                    reports a year >= 2024, skip them when the device clock is plainly unset;
+                    None: never check (a device without a clock); or a callable returning
+                    seconds since 1970-01-01 UTC.
+    max_chain_depth: most certificates accepted below the trust anchor (default 4).
     """
 
     def __init__(self, psk=None, ciphers=None, timers=TIMERS_RFC6347,
                  handshake_timeout_ms=60000, max_datagram=DEFAULT_MAX_DATAGRAM,
-                 max_handshake_message=8192, require_ems=False, rng=None, trace=None):
+                 max_handshake_message=8192, require_ems=False, rng=None, trace=None,
+                 ca=None, server_rpk=None, cert=None, key=None, client_rpk=False,
+                 clock="auto", max_chain_depth=4):
         self.psk_identity = None
         self.psk_key = None
         if psk is not None:
@@ -49,6 +66,23 @@ class Context:
         self.require_ems = require_ems
         self.rng = rng or os.urandom
         self.trace = trace
+        self.trust_anchors = []
+        self.server_spki = None
+        self.server_spki_sha256 = None
+        self.cert_chain = []
+        self.private_key = None
+        self.own_spki = None
+        self.client_rpk = False
+        self.clock = clock
+        self.max_chain_depth = max_chain_depth
+        if ca is not None:
+            self.load_verify_locations(ca)
+        if server_rpk is not None:
+            self.set_server_rpk(server_rpk)
+        if key is not None or cert is not None:
+            self.load_cert_chain(cert, key, client_rpk)
+        elif client_rpk:
+            raise ValueError("client_rpk needs key")
 
     def set_psk(self, identity, key):
         if isinstance(identity, str):
@@ -76,10 +110,61 @@ class Context:
             raise ValueError("no cipher suites")
         self.ciphers = codes
 
+    def load_verify_locations(self, ca):
+        """Adds trust anchors (PEM/DER bytes, a path, or a list of those)."""
+        from . import x509
+        for der in _load_ders(ca):
+            self.trust_anchors.append(x509.Certificate(der))
+
+    def set_server_rpk(self, spki):
+        """Pins the server's raw public key: SPKI (PEM/DER bytes or a path) or its SHA-256."""
+        if isinstance(spki, (bytes, bytearray)) and len(spki) == 32 and spki[0] != 0x30:
+            self.server_spki_sha256 = bytes(spki)
+            return
+        from . import x509
+        der = _load_ders(spki)[0]
+        x509.parse_spki(der)  # a P-256 key, or ValueError now rather than at handshake time
+        self.server_spki = der
+
+    def load_cert_chain(self, cert, key, client_rpk=False):
+        """Our credentials for client authentication: a certificate chain (leaf first) and
+        its P-256 private key, or only a key with client_rpk=True (RFC 7250)."""
+        from . import ecdhe, p256, x509
+        if key is None:
+            raise ValueError("a client certificate needs its private key")
+        self.private_key = x509.parse_ec_private_key(_read(key))
+        pub = p256.public_key(self.private_key)
+        self.own_spki = ecdhe.spki_from_public(pub)
+        self.client_rpk = client_rpk
+        if not client_rpk:
+            if cert is None:
+                raise ValueError("key without cert: pass cert, or client_rpk=True")
+            self.cert_chain = _load_ders(cert)
+            if x509.Certificate(self.cert_chain[0]).public_key != pub:
+                raise ValueError("the certificate does not match the private key")
+
+    def now(self):
+        """Seconds since 1970 for certificate validity checks, or None to skip them."""
+        clock = self.clock
+        if clock is None:
+            return None
+        if clock != "auto":
+            return clock()
+        import time
+        t = time.time()
+        # Ports whose epoch is 2000 (older MicroPython) report 1970 as year 2000 + n.
+        if time.gmtime(0)[0] == 2000:
+            t += 946684800
+        if t < 1704067200:  # 2024-01-01: the clock has not been set
+            return None
+        return int(t)
+
     def offered_suites(self):
-        """The suites a ClientHello offers: the configured ones the credentials can use."""
+        """The suites a ClientHello offers: the configured ones the credentials can use.
+        Default: ECDHE_ECDSA (forward secrecy, RFC 7925 §4.3) when the server can be
+        authenticated by certificate or pinned key, then PSK when a PSK is set."""
         if self.ciphers is None:
-            wanted = [TLS_PSK_WITH_AES_128_CCM_8]
+            wanted = [TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_CCM_8]
         else:
             wanted = self.ciphers
         usable = []
@@ -87,15 +172,24 @@ class Context:
             kx = SUITES[code][1]
             if kx == KX_PSK and self.psk_key is not None:
                 usable.append(code)
+            elif kx == KX_ECDHE_ECDSA and self.can_authenticate_server():
+                usable.append(code)
         if not usable:
             raise ValueError("no offered cipher suite matches the configured credentials")
         return usable
 
-    def wrap_socket(self, sock, server_hostname=None, do_handshake=True):
-        """Runs DTLS over a connected UDP socket; returns a Connection."""
+    def can_authenticate_server(self):
+        return bool(self.trust_anchors) or self.server_spki is not None or \
+            self.server_spki_sha256 is not None
+
+    def wrap_socket(self, sock, server_hostname=None, do_handshake=True, server_ip=None):
+        """Runs DTLS over a connected UDP socket; returns a Connection. server_hostname is
+        sent as SNI and, in certificate mode, must be in the server certificate's
+        subjectAltName; server_ip (an address string) is checked against its iPAddress
+        entries instead when there is no name."""
         from .connection import Connection
         return Connection(sock, self, server_hostname=server_hostname,
-                          do_handshake=do_handshake)
+                          do_handshake=do_handshake, server_ip=server_ip)
 
     def connect(self, host, port, server_hostname=None, do_handshake=True):
         """Resolves host, opens a UDP socket, connects it and wraps it."""
@@ -104,10 +198,13 @@ class Context:
         sock = socket.socket(ai[0], socket.SOCK_DGRAM)
         try:
             sock.connect(ai[-1])
-            if server_hostname is None and not _is_ip_literal(host):
+            server_ip = None
+            if _is_ip_literal(host):
+                server_ip = host
+            elif server_hostname is None:
                 server_hostname = host
             return self.wrap_socket(sock, server_hostname=server_hostname,
-                                    do_handshake=do_handshake)
+                                    do_handshake=do_handshake, server_ip=server_ip)
         except BaseException:
             sock.close()
             raise
@@ -123,3 +220,43 @@ def _is_ip_literal(host):
         if not p.isdigit():
             return False
     return True
+
+
+def _read(item):
+    """bytes as given; a str is a file path (devices keep credentials in flash files)."""
+    if isinstance(item, str):
+        with open(item, "rb") as f:
+            return f.read()
+    return item
+
+
+def _load_ders(items):
+    from .pem import load_der_or_pem
+    if not isinstance(items, (list, tuple)):
+        items = [items]
+    out = []
+    for item in items:
+        out += load_der_or_pem(_read(item))
+    if not out:
+        raise ValueError("no certificate or key found")
+    return out
+
+
+def ip_address_bytes(text):
+    """4 or 16 bytes of an IPv4/IPv6 literal (for iPAddress subjectAltName checks)."""
+    if ":" not in text:
+        parts = text.split(".")
+        return bytes([int(p) for p in parts])
+    head, _, tail = text.partition("::")
+    groups_head = [g for g in head.split(":") if g] if head else []
+    groups_tail = [g for g in tail.split(":") if g] if tail else []
+    if "::" not in text:
+        groups_head, groups_tail = text.split(":"), []
+    missing = 8 - len(groups_head) - len(groups_tail)
+    if missing < 0 or ("::" not in text and missing):
+        raise ValueError("bad IPv6 address")
+    out = b""
+    for g in groups_head + ["0"] * missing + groups_tail:
+        v = int(g, 16)
+        out += bytes((v >> 8, v & 0xFF))
+    return out
