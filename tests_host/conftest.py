@@ -92,3 +92,29 @@ def pytest_runtest_makereport(item, call):
         for peer in getattr(item, "_dtls_peers", ()):
             report.sections.append(("peer %s (%s) output" % (peer.name, " ".join(peer.cmd)),
                                     peer.output() or "(nothing)"))
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """Throw-away P-256 test PKI made by tests_host/certs/make_certs.sh at test time:
+    root -> int1 -> int2 -> leaf (CN/SAN localhost, IP 127.0.0.1), leaf_client (clientAuth),
+    variants (expired, wildcard, ...), plus chain.pem (int2+int1), client_chain.pem and a
+    P-384 leaf (leaf_p384.pem). Returns the directory as a pathlib.Path."""
+    import subprocess
+    out = tmp_path_factory.mktemp("pki")
+    script = os.path.join(os.path.dirname(__file__), "certs", "make_certs.sh")
+    subprocess.run(["sh", script, str(out)], check=True, capture_output=True)
+    (out / "chain.pem").write_bytes((out / "int2.pem").read_bytes() +
+                                    (out / "int1.pem").read_bytes())
+    (out / "client_chain.pem").write_bytes((out / "leaf_client.pem").read_bytes() +
+                                           (out / "int2.pem").read_bytes() +
+                                           (out / "int1.pem").read_bytes())
+    subprocess.run(["openssl", "req", "-new", "-key", str(out / "p384.key"), "-subj",
+                    "/CN=localhost", "-out", str(out / "p384.csr")], check=True,
+                   capture_output=True)
+    (out / "p384.ext").write_text("subjectAltName = DNS:localhost, IP:127.0.0.1\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", str(out / "p384.csr"), "-CA",
+                    str(out / "int2.pem"), "-CAkey", str(out / "int2.key"), "-sha256",
+                    "-days", "365", "-set_serial", "77", "-extfile", str(out / "p384.ext"),
+                    "-out", str(out / "leaf_p384.pem")], check=True, capture_output=True)
+    return out

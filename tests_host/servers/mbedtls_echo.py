@@ -1,4 +1,5 @@
-"""Mbed TLS 2.28 DTLS 1.2 echo server (PyPI python-mbedtls), PSK with AES-128-CCM-8.
+"""Mbed TLS 2.28 DTLS 1.2 echo server (PyPI python-mbedtls): PSK with AES-128-CCM-8, and
+ECDHE-ECDSA with AES-128-CCM-8 when --cert/--key are given.
 
 The server always answers the first ClientHello with a HelloVerifyRequest carrying a
 cookie (RFC 6347 4.2.1), so a client must resend its ClientHello with the cookie.
@@ -7,6 +8,7 @@ close_notify, on an error, or after --idle-timeout seconds without a datagram.
 
 Run with CPython (the project venv):
     python mbedtls_echo.py --port P [--host 127.0.0.1] [--psk-identity ID] [--psk-key HEX]
+                           [--cert LEAF.pem [--chain CA.pem ...] --key KEY.pem]
 Prints "ready" once bound, then per session "hello-verify-request sent",
 "connected", "cipher: <name>", "recv: <text>" per record, "closed: <why>";
 each line is flushed at once so a harness can read it while the server runs.
@@ -16,7 +18,7 @@ import signal
 import socket
 import sys
 
-from mbedtls import tls
+from mbedtls import pk, tls, x509
 from mbedtls.exceptions import TLSError
 
 CIPHERS = ("TLS-PSK-WITH-AES-128-CCM-8",)
@@ -69,10 +71,20 @@ def main():
     ap.add_argument("--psk-identity", default="Client_identity")
     ap.add_argument("--psk-key", default="000102030405060708090a0b0c0d0e0f", help="key in hex")
     ap.add_argument("--idle-timeout", type=float, default=10.0)
+    ap.add_argument("--cert", help="server certificate (PEM); enables ECDHE-ECDSA")
+    ap.add_argument("--chain", action="append", default=[], help="intermediate (PEM)")
+    ap.add_argument("--key", help="server private key (PEM)")
     args = ap.parse_args()
 
+    ciphers = CIPHERS
+    extra = {}
+    if args.cert:
+        crts = [x509.CRT.from_file(f) for f in [args.cert] + args.chain]
+        extra["certificate_chain"] = (crts, pk.ECC.from_file(args.key))
+        ciphers = ("TLS-ECDHE-ECDSA-WITH-AES-128-CCM-8",) + CIPHERS
     conf = tls.DTLSConfiguration(
-        ciphers=CIPHERS,
+        ciphers=ciphers,
+        **extra,
         lowest_supported_version=tls.DTLSVersion.DTLSv1_2,
         highest_supported_version=tls.DTLSVersion.DTLSv1_2,
         validate_certificates=False,
