@@ -1,0 +1,303 @@
+// P-256 points: validation, complete addition, constant-time scalar multiplication, ECDH.
+//
+// Addition and doubling use the complete formulas of Renes, Costello and
+// Batina ("Complete addition formulas for prime order elliptic curves",
+// EUROCRYPT 2016, algorithms 4 and 6 for a = -3): they are correct for every
+// input pair, the point at infinity and P + P included, so the scalar
+// multiplication needs no branch on secret data to avoid exceptional cases.
+#include "p256.h"
+
+#define P (&dc_p256_p)
+
+// b * R mod p (the curve constant in the Montgomery domain), and G likewise.
+static const uint32_t B_MONT[8] = {
+    0x29c4bddf, 0xd89cdf62, 0x78843090, 0xacf005cd, 0xf7212ed6, 0xe5a220ab, 0x04874834, 0xdc30061d,
+};
+static const uint32_t GX_MONT[8] = {
+    0x18a9143c, 0x79e730d4, 0x5fedb601, 0x75ba95fc, 0x77622510, 0x79fb732b, 0xa53755c6, 0x18905f76,
+};
+static const uint32_t GY_MONT[8] = {
+    0xce95560a, 0xddf25357, 0xba19e45c, 0x8b4ab8e4, 0xdd21f325, 0xd2e88688, 0x25885d85, 0x8571ff18,
+};
+
+static void fmul(uint32_t r[8], const uint32_t a[8], const uint32_t b[8]) {
+    dc_mod_mul(r, a, b, P);
+}
+static void fadd(uint32_t r[8], const uint32_t a[8], const uint32_t b[8]) {
+    dc_mod_add(r, a, b, P);
+}
+static void fsub(uint32_t r[8], const uint32_t a[8], const uint32_t b[8]) {
+    dc_mod_sub(r, a, b, P);
+}
+
+// RCB16 algorithm 4: r = p1 + p2 (r may alias either), 12M + 2m_b.
+static void point_add(dc_point *r, const dc_point *p1, const dc_point *p2) {
+    uint32_t t0[8], t1[8], t2[8], t3[8], t4[8], x3[8], y3[8], z3[8];
+    fmul(t0, p1->x, p2->x);
+    fmul(t1, p1->y, p2->y);
+    fmul(t2, p1->z, p2->z);
+    fadd(t3, p1->x, p1->y);
+    fadd(t4, p2->x, p2->y);
+    fmul(t3, t3, t4);
+    fadd(t4, t0, t1);
+    fsub(t3, t3, t4);
+    fadd(t4, p1->y, p1->z);
+    fadd(x3, p2->y, p2->z);
+    fmul(t4, t4, x3);
+    fadd(x3, t1, t2);
+    fsub(t4, t4, x3);
+    fadd(x3, p1->x, p1->z);
+    fadd(y3, p2->x, p2->z);
+    fmul(x3, x3, y3);
+    fadd(y3, t0, t2);
+    fsub(y3, x3, y3);
+    fmul(z3, B_MONT, t2);
+    fsub(x3, y3, z3);
+    fadd(z3, x3, x3);
+    fadd(x3, x3, z3);
+    fsub(z3, t1, x3);
+    fadd(x3, t1, x3);
+    fmul(y3, B_MONT, y3);
+    fadd(t1, t2, t2);
+    fadd(t2, t1, t2);
+    fsub(y3, y3, t2);
+    fsub(y3, y3, t0);
+    fadd(t1, y3, y3);
+    fadd(y3, t1, y3);
+    fadd(t1, t0, t0);
+    fadd(t0, t1, t0);
+    fsub(t0, t0, t2);
+    fmul(t1, t4, y3);
+    fmul(t2, t0, y3);
+    fmul(y3, x3, z3);
+    fadd(y3, y3, t2);
+    fmul(x3, t3, x3);
+    fsub(x3, x3, t1);
+    fmul(z3, t4, z3);
+    fmul(t1, t3, t0);
+    fadd(z3, z3, t1);
+    memcpy(r->x, x3, 32);
+    memcpy(r->y, y3, 32);
+    memcpy(r->z, z3, 32);
+}
+
+// RCB16 algorithm 6: r = 2 * p1 (r may alias p1), 8M + 3S + 2m_b.
+static void point_double(dc_point *r, const dc_point *p1) {
+    uint32_t t0[8], t1[8], t2[8], t3[8], x3[8], y3[8], z3[8];
+    fmul(t0, p1->x, p1->x);
+    fmul(t1, p1->y, p1->y);
+    fmul(t2, p1->z, p1->z);
+    fmul(t3, p1->x, p1->y);
+    fadd(t3, t3, t3);
+    fmul(z3, p1->x, p1->z);
+    fadd(z3, z3, z3);
+    fmul(y3, B_MONT, t2);
+    fsub(y3, y3, z3);
+    fadd(x3, y3, y3);
+    fadd(y3, x3, y3);
+    fsub(x3, t1, y3);
+    fadd(y3, t1, y3);
+    fmul(y3, x3, y3);
+    fmul(x3, x3, t3);
+    fadd(t3, t2, t2);
+    fadd(t2, t2, t3);
+    fmul(z3, B_MONT, z3);
+    fsub(z3, z3, t2);
+    fsub(z3, z3, t0);
+    fadd(t3, z3, z3);
+    fadd(z3, z3, t3);
+    fadd(t3, t0, t0);
+    fadd(t0, t3, t0);
+    fsub(t0, t0, t2);
+    fmul(t0, t0, z3);
+    fadd(y3, y3, t0);
+    fmul(t0, p1->y, p1->z);
+    fadd(t0, t0, t0);
+    fmul(z3, t0, z3);
+    fsub(x3, x3, z3);
+    fmul(z3, t0, t1);
+    fadd(z3, z3, z3);
+    fadd(z3, z3, z3);
+    memcpy(r->x, x3, 32);
+    memcpy(r->y, y3, 32);
+    memcpy(r->z, z3, 32);
+}
+
+static void point_infinity(dc_point *r) {
+    memset(r, 0, sizeof(*r));
+    memcpy(r->y, dc_p256_p.one, 32);  // (0 : 1 : 0)
+}
+
+void dc_p256_generator(dc_point *g) {
+    memcpy(g->x, GX_MONT, 32);
+    memcpy(g->y, GY_MONT, 32);
+    memcpy(g->z, dc_p256_p.one, 32);
+}
+
+// Windows of 3 bits: an 8-entry table (768 bytes of stack) and 86 windows.
+#define WINDOW_BITS 3
+#define TABLE_SIZE (1 << WINDOW_BITS)
+#define WINDOWS ((256 + WINDOW_BITS - 1) / WINDOW_BITS)
+
+// table[i] = i * pt
+static void build_table(dc_point table[TABLE_SIZE], const dc_point *pt) {
+    point_infinity(&table[0]);
+    table[1] = *pt;
+    for (int i = 2; i < TABLE_SIZE; i++) {
+        point_add(&table[i], &table[i - 1], pt);
+    }
+}
+
+// r = table[idx], reading every entry (no secret-dependent address).
+static void table_select(dc_point *r, const dc_point table[TABLE_SIZE], uint32_t idx) {
+    memset(r, 0, sizeof(*r));
+    for (uint32_t i = 0; i < TABLE_SIZE; i++) {
+        uint32_t mask = 0u - (((i ^ idx) - 1u) >> 31);  // all ones iff i == idx
+        const uint32_t *src = table[i].x;
+        uint32_t *dst = r->x;
+        for (int j = 0; j < 24; j++) {  // x, y, z are contiguous
+            dst[j] |= src[j] & mask;
+        }
+    }
+}
+
+// Bits [WINDOW_BITS * w, WINDOW_BITS * (w + 1)) of k; w is public.
+static uint32_t window(const uint32_t k[8], int w) {
+    int bit = WINDOW_BITS * w;
+    int limb = bit >> 5, off = bit & 31;
+    uint32_t v = k[limb] >> off;
+    if (off > 32 - WINDOW_BITS && limb < 7) {
+        v |= k[limb + 1] << (32 - off);
+    }
+    return v & (TABLE_SIZE - 1);
+}
+
+void dc_p256_mul(dc_point *r, const uint32_t k[8], const dc_point *pt) {
+    dc_point table[TABLE_SIZE], acc, sel;
+    build_table(table, pt);
+    point_infinity(&acc);
+    for (int w = WINDOWS - 1; w >= 0; w--) {
+        for (int i = 0; i < WINDOW_BITS; i++) {
+            point_double(&acc, &acc);
+        }
+        table_select(&sel, table, window(k, w));
+        point_add(&acc, &acc, &sel);  // complete: fine for sel = infinity
+    }
+    *r = acc;
+    dc_wipe(table, sizeof(table));
+    dc_wipe(&acc, sizeof(acc));
+    dc_wipe(&sel, sizeof(sel));
+}
+
+// Shamir's trick: the doublings are shared. Inputs are public (verification),
+// but the same masked reads cost little and keep one code path.
+void dc_p256_mul2(dc_point *r, const uint32_t u1[8], const uint32_t u2[8], const dc_point *q) {
+    dc_point tg[TABLE_SIZE], tq[TABLE_SIZE], acc, sel;
+    dc_point g;
+    dc_p256_generator(&g);
+    build_table(tg, &g);
+    build_table(tq, q);
+    point_infinity(&acc);
+    for (int w = WINDOWS - 1; w >= 0; w--) {
+        for (int i = 0; i < WINDOW_BITS; i++) {
+            point_double(&acc, &acc);
+        }
+        table_select(&sel, tg, window(u1, w));
+        point_add(&acc, &acc, &sel);
+        table_select(&sel, tq, window(u2, w));
+        point_add(&acc, &acc, &sel);
+    }
+    *r = acc;
+}
+
+int dc_p256_decode(dc_point *pt, const uint8_t in[65]) {
+    uint32_t x[8], y[8], lhs[8], rhs[8], t[8];
+    if (in[0] != 0x04) {  // RFC 8422 5.1.2 / RFC 7925 4.3: uncompressed only
+        return DC_ERR_INPUT;
+    }
+    dc_u256_from_be(x, in + 1);
+    dc_u256_from_be(y, in + 33);
+    if (!dc_u256_lt(x, dc_p256_p.m) || !dc_u256_lt(y, dc_p256_p.m)) {
+        return DC_ERR_INPUT;
+    }
+    fmul(x, x, dc_p256_p.r2);  // into the Montgomery domain
+    fmul(y, y, dc_p256_p.r2);
+    // y^2 == x^3 - 3x + b (SEC 1 v2 3.2.2.1)
+    fmul(lhs, y, y);
+    fmul(t, x, x);
+    fmul(rhs, t, x);
+    fadd(t, x, x);
+    fadd(t, t, x);
+    fsub(rhs, rhs, t);
+    fadd(rhs, rhs, B_MONT);
+    fsub(t, lhs, rhs);
+    if (!dc_u256_is_zero(t)) {
+        return DC_ERR_INPUT;
+    }
+    memcpy(pt->x, x, 32);
+    memcpy(pt->y, y, 32);
+    memcpy(pt->z, dc_p256_p.one, 32);
+    return DC_OK;
+}
+
+int dc_p256_encode(uint8_t out[65], const dc_point *pt) {
+    uint32_t zinv[8], x[8], y[8];
+    static const uint32_t one[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+    if (dc_u256_is_zero(pt->z)) {
+        return DC_ERR_INPUT;  // infinity has no affine form
+    }
+    dc_mod_inv(zinv, pt->z, P);
+    fmul(x, pt->x, zinv);
+    fmul(y, pt->y, zinv);
+    fmul(x, x, one);  // out of the Montgomery domain
+    fmul(y, y, one);
+    out[0] = 0x04;
+    dc_u256_to_be(out + 1, x);
+    dc_u256_to_be(out + 33, y);
+    dc_wipe(zinv, sizeof(zinv));
+    dc_wipe(x, sizeof(x));
+    dc_wipe(y, sizeof(y));
+    return DC_OK;
+}
+
+int dc_p256_scalar(uint32_t k[8], const uint8_t priv[32]) {
+    dc_u256_from_be(k, priv);
+    // Both checks always run; only "valid or not" is revealed.
+    uint32_t ok = dc_u256_lt(k, dc_p256_n.m) & (dc_u256_is_zero(k) ^ 1);
+    return ok ? DC_OK : DC_ERR_INPUT;
+}
+
+int dc_p256_public_key(const uint8_t priv[32], uint8_t pub[65]) {
+    uint32_t k[8];
+    dc_point g, r;
+    int rc = dc_p256_scalar(k, priv);
+    if (rc == DC_OK) {
+        dc_p256_generator(&g);
+        dc_p256_mul(&r, k, &g);
+        rc = dc_p256_encode(pub, &r);
+    }
+    dc_wipe(k, sizeof(k));
+    dc_wipe(&r, sizeof(r));
+    return rc;
+}
+
+int dc_p256_ecdh(const uint8_t priv[32], const uint8_t peer[65], uint8_t out[32]) {
+    uint32_t k[8];
+    dc_point q, r;
+    uint8_t enc[65];
+    int rc = dc_p256_decode(&q, peer);
+    if (rc == DC_OK) {
+        rc = dc_p256_scalar(k, priv);
+    }
+    if (rc == DC_OK) {
+        dc_p256_mul(&r, k, &q);
+        rc = dc_p256_encode(enc, &r);  // infinity: impossible for a valid point, refused anyway
+        if (rc == DC_OK) {
+            memcpy(out, enc + 1, 32);
+        }
+    }
+    dc_wipe(k, sizeof(k));
+    dc_wipe(&r, sizeof(r));
+    dc_wipe(enc, sizeof(enc));
+    return rc;
+}
