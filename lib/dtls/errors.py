@@ -12,9 +12,10 @@ class DTLSError(Exception):
         self.alert = alert
 
     def __str__(self):
-        if self.alert is None:
+        name = alert_name(self.alert) if self.alert is not None else None
+        if name is None or name in self.message:
             return self.message
-        return "%s (%s)" % (self.message, alert_name(self.alert))
+        return "%s (%s)" % (self.message, name)
 
 
 class AlertReceived(DTLSError):
