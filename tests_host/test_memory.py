@@ -1,4 +1,5 @@
-"""The PSK handshake plus data within 32 KB of heap (issue: `-X heapsize=32k`).
+"""The PSK handshake plus data within 32 KB of heap (issue: `-X heapsize=32k`), and an
+ECDHE-ECDSA handshake with certificate validation within 64 KB (`-X heapsize=64k`).
 
 On a board the library is frozen into flash (boards/) and its bytecode takes no heap. The
 unix port has no frozen copy of it: imported code lives in the GC heap (about 45 KB for
@@ -27,3 +28,14 @@ def test_psk_handshake_and_data_in_32k(start_peer, name):
     assert result["ok"], result
     # the ballast left 32 KB, give or take a heap block
     assert LIMIT - 256 <= result["free_before"] <= LIMIT + 256, result
+
+
+def test_ecdhe_certificate_handshake_in_64k(pki):
+    from test_interop_ecdhe import openssl_cert_server
+    with openssl_cert_server(pki) as peer:
+        res = mp.run_script(PROBE, ["microdtls", peer.host, peer.port, "--free", 64 * 1024,
+                                    "--ca", pki / "root.pem"], heapsize="512k", timeout=60)
+        assert res.returncode == 0, res.stdout + res.stderr
+        result = json.loads(res.stdout.splitlines()[-1])
+        assert result["ok"], result
+        assert 64 * 1024 - 256 <= result["free_before"] <= 64 * 1024 + 256, result

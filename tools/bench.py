@@ -1,14 +1,18 @@
-"""Benchmarks (`make bench`): PSK handshake time, heap and bytes on the wire.
+"""Benchmarks (`make bench`): handshake time, heap and bytes on the wire, PSK and ECDHE.
 
 Everything runs in one invocation against local `openssl s_server` instances (CPython drives,
 the clients run in the MicroPython unix port):
   * handshake time, median of BENCH_RUNS runs (default 15): this library
-    (TLS_PSK_WITH_AES_128_CCM_8) and MicroPython's built-in `tls` DTLS client
-    (TLS-PSK-WITH-AES-128-GCM-SHA256: it has no CCM suite), timed inside MicroPython from
-    socket creation to handshake complete; and their ratio;
+    (TLS_PSK_WITH_AES_128_CCM_8; TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 with a 3-deep certificate
+    chain and with a raw public key) and MicroPython's built-in `tls` DTLS client
+    (TLS-PSK-WITH-AES-128-GCM-SHA256 / TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256: it has no CCM
+    suite, and no raw public keys), timed inside MicroPython from socket creation to
+    handshake complete; and their ratios;
   * bytes allocated during one handshake (micropython.mem_total delta) and the smallest free
     heap (one contiguous region, code already loaded) in which handshake + 5 echoed records
     still work, found by bisection;
+  The raw-public-key server is gnutls-serv (OpenSSL 3.0 has none), which answers each
+  flight only after ~50 ms of its own polling: that mode's time is mostly the server's.
   * bytes and datagrams each side sends for one full handshake with the cookie exchange,
     counted by tools/udp_proxy.py, close_notify excluded, for this library, the built-in
     client and `openssl s_client`.
@@ -32,32 +36,76 @@ from udp_proxy import UdpProxy  # noqa: E402
 PROBE = os.path.join(ROOT, "tools", "handshake_probe.py")
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 SUITES = {"microdtls": "PSK-AES128-CCM8", "builtin": "PSK-AES128-GCM-SHA256"}
+EC_SUITES = "ECDHE-ECDSA-AES128-CCM8:ECDHE-ECDSA-AES128-GCM-SHA256"
+PKI = os.path.join(ROOT, "build", "bench-pki")
 
 
-def probe(client, port, *extra):
+def make_pki():
+    if not os.path.exists(os.path.join(PKI, "leaf.pem")):
+        subprocess.run(["sh", os.path.join(ROOT, "tests_host", "certs", "make_certs.sh"), PKI],
+                       check=True, capture_output=True)
+    with open(os.path.join(PKI, "chain.pem"), "wb") as out:
+        for name in ("int2.pem", "int1.pem"):
+            with open(os.path.join(PKI, name), "rb") as f:
+                out.write(f.read())
+
+
+def cert_server():
+    port = peers.free_port()
+    pki = lambda name: os.path.join(PKI, name)  # noqa: E731
+    cmd = ["openssl", "s_server", "-dtls1_2", "-accept", "127.0.0.1:%d" % port, "-cert",
+           pki("leaf.pem"), "-cert_chain", pki("chain.pem"), "-key", pki("leaf.key"),
+           "-cipher", EC_SUITES, "-naccept", "1"]
+    return peers.Peer("openssl", cmd, port, "", b"", stdin=True)
+
+
+def gnutls_rpk_server():
+    """OpenSSL 3.0 has no raw public keys: gnutls-serv serves them, in its own namespace."""
+    pki = lambda name: os.path.join(PKI, name)  # noqa: E731
+    cmd = ["gnutls-serv", "--udp", "-p", "5684", "-a", "--rawpkkeyfile", pki("leaf.key"),
+           "--rawpkfile", pki("leaf_pub.pem"), "--priority",
+           "NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+ECDHE-ECDSA:-CIPHER-ALL:+AES-128-CCM-8:"
+           "-MAC-ALL:+AEAD:+CTYPE-ALL"]
+    return peers.Peer("gnutls", cmd, 5684, "", b"", netns=peers.NetNamespace())
+
+
+# mode -> (server factory, probe arguments per client)
+MODES = {
+    "psk": (None, {"microdtls": [], "builtin": []}),
+    "ecdhe-cert": (cert_server, {"microdtls": ["--ca", os.path.join(PKI, "root.pem")],
+                                 "builtin": ["--ca", os.path.join(PKI, "root.der")]}),
+    "ecdhe-rpk": (gnutls_rpk_server, {"microdtls": ["--server-rpk",
+                                                    os.path.join(PKI, "leaf_pub.pem")]}),
+}
+
+
+def probe(client, port, *extra, prefix=()):
     res = mp.run_script(PROBE, [client, "127.0.0.1", port] + [str(e) for e in extra],
-                        heapsize="512k", timeout=60)
+                        heapsize="512k", timeout=60, prefix=prefix)
     lines = res.stdout.strip().splitlines()
     if res.returncode != 0 or not lines:
         raise RuntimeError("probe failed: %s %s" % (res.stdout, res.stderr))
     return json.loads(lines[-1])
 
 
-def one_handshake(client, *extra, via_proxy=False):
+def one_handshake(client, *extra, via_proxy=False, mode="psk"):
     """Runs one probe against a fresh s_server (-naccept 1); returns (result, proxy stats)."""
-    with peers.openssl_server(cipher=SUITES[client], naccept=1) as server:
+    factory, args = MODES[mode]
+    extra = list(args[client]) + list(extra)
+    server = factory() if factory else peers.openssl_server(cipher=SUITES[client], naccept=1)
+    with server:
         if via_proxy:
             with UdpProxy(upstream_port=server.port) as proxy:
                 result = probe(client, proxy.port, "--no-close", *extra)
                 time.sleep(0.2)
                 return result, proxy.stats()
-        return probe(client, server.port, *extra), None
+        return probe(client, server.port, *extra, prefix=server.prefix), None
 
 
-def handshake_times(client):
+def handshake_times(client, mode):
     times, allocs = [], []
     for _ in range(RUNS):
-        r, _ = one_handshake(client)
+        r, _ = one_handshake(client, mode=mode)
         if not r["ok"]:
             raise RuntimeError("%s handshake failed: %s" % (client, r.get("error")))
         times.append(r["handshake_ms"])
@@ -66,16 +114,16 @@ def handshake_times(client):
             "max_ms": max(times), "runs": RUNS, "alloc_bytes": statistics.median(allocs)}
 
 
-def smallest_heap(client, lo=2048, hi=65536, step=512):
-    """Bisection on the free heap (bytes) that handshake + 5 echoed records need.
-    Uses the mbedtls echo server for this library (s_server does not echo) and s_server
-    for the built-in client (handshake only: nothing echoes a GCM suite here)."""
+def smallest_heap(client, mode, lo=2048, hi=131072, step=512):
+    """Bisection on the free heap (bytes) that a handshake needs (PSK with this library:
+    handshake + 5 echoed records, against the mbedtls echo server since s_server does not
+    echo; otherwise the handshake alone against s_server)."""
     def works(free):
-        if client == "microdtls":
+        if client == "microdtls" and mode == "psk":
             with peers.mbedtls_server() as server:
                 r = probe(client, server.port, "--free", free, "--echo", 5)
         else:
-            r, _ = one_handshake(client, "--free", free)
+            r, _ = one_handshake(client, "--free", free, mode=mode)
         return r["ok"]
 
     if not works(hi):
@@ -89,10 +137,10 @@ def smallest_heap(client, lo=2048, hi=65536, step=512):
     return hi
 
 
-def wire_counts(client):
+def wire_counts(client, mode):
     if client == "s_client":
         return s_client_counts()
-    r, stats = one_handshake(client, via_proxy=True)
+    r, stats = one_handshake(client, via_proxy=True, mode=mode)
     if not r["ok"]:
         raise RuntimeError("%s handshake failed: %s" % (client, r.get("error")))
     return stats
@@ -118,30 +166,44 @@ def s_client_counts():
 
 
 def main():
+    make_pki()
     results = {"runs": RUNS}
-    print("PSK handshake against openssl s_server on 127.0.0.1 (%d runs each)" % RUNS)
-    times = {c: handshake_times(c) for c in ("microdtls", "builtin")}
-    results["handshake"] = times
-    ratio = times["microdtls"]["median_ms"] / times["builtin"]["median_ms"]
-    results["ratio_microdtls_to_builtin"] = ratio
-    for c, t in times.items():
-        print("  %-10s %-28s median %7.2f ms (min %.2f, max %.2f); allocated %d bytes"
-              % (c, SUITES[c], t["median_ms"], t["min_ms"], t["max_ms"], t["alloc_bytes"]))
-    print("  ratio microdtls / builtin: %.2f" % ratio)
+    print("Handshake time against openssl s_server on 127.0.0.1 (%d runs each)" % RUNS)
+    results["handshake"] = {}
+    for mode, (_, clients) in MODES.items():
+        for client in clients:
+            t = handshake_times(client, mode)
+            results["handshake"]["%s/%s" % (mode, client)] = t
+            print("  %-11s %-10s median %8.2f ms (min %.2f, max %.2f); allocated %d bytes"
+                  % (mode, client, t["median_ms"], t["min_ms"], t["max_ms"], t["alloc_bytes"]))
+    h = results["handshake"]
+    results["ratio_to_builtin"] = {}
+    for mode, ref in (("psk", "psk"), ("ecdhe-cert", "ecdhe-cert")):
+        ratio = h[mode + "/microdtls"]["median_ms"] / h[ref + "/builtin"]["median_ms"]
+        results["ratio_to_builtin"][mode] = ratio
+        print("  ratio %-10s microdtls / builtin (%s): %.2f" % (mode, ref, ratio))
 
-    heap = {c: smallest_heap(c) for c in ("microdtls", "builtin")}
-    results["smallest_free_heap_bytes"] = heap
     print("Smallest contiguous free heap that works (code already loaded):")
-    print("  microdtls  %s bytes (handshake + 5 echoed 200-byte records)" % heap["microdtls"])
-    print("  builtin    %s bytes (handshake only)" % heap["builtin"])
+    results["smallest_free_heap_bytes"] = {}
+    # Only this library: the built-in client's mbedtls allocates with the C allocator on the
+    # unix port, outside the GC heap, so a GC-heap limit says nothing about it.
+    for mode in MODES:
+        for client in ("microdtls",):
+            n = smallest_heap(client, mode)
+            results["smallest_free_heap_bytes"]["%s/%s" % (mode, client)] = n
+            print("  %-11s %-10s %s bytes" % (mode, client, n))
 
-    wire = {c: wire_counts(c) for c in ("microdtls", "builtin", "s_client")}
-    results["wire"] = wire
     print("Bytes/datagrams per full handshake with cookie exchange (close_notify excluded):")
-    for c, s in wire.items():
-        cs, sc = s["client_to_server"], s["server_to_client"]
-        print("  %-10s client sends %4d bytes in %d datagrams; server sends %4d bytes in %d"
-              % (c, cs["bytes"], cs["datagrams"], sc["bytes"], sc["datagrams"]))
+    results["wire"] = {}
+    # (Not for ecdhe-rpk: its server runs in a network namespace the proxy is not in.)
+    rows = [(m, c) for m, (_, cs) in MODES.items() for c in cs if m != "ecdhe-rpk"] + \
+        [("psk", "s_client")]
+    for mode, client in rows:
+        st = wire_counts(client, mode)
+        results["wire"]["%s/%s" % (mode, client)] = st
+        cs, sc = st["client_to_server"], st["server_to_client"]
+        print("  %-11s %-10s client sends %4d bytes in %d datagrams; server sends %4d bytes in %d"
+              % (mode, client, cs["bytes"], cs["datagrams"], sc["bytes"], sc["datagrams"]))
 
     os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
     out = os.path.join(ROOT, "build", "bench.json")

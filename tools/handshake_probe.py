@@ -2,9 +2,13 @@
 
     micropython tools/handshake_probe.py CLIENT HOST PORT [--free BYTES] [--echo N]
                                          [--no-close] [--identity ID] [--key HEX]
+                                         [--ca FILE | --server-rpk FILE]
 
-CLIENT is "microdtls" (this library, TLS_PSK_WITH_AES_128_CCM_8) or "builtin"
-(MicroPython's own `tls` module, TLS-PSK-WITH-AES-128-GCM-SHA256: it has no CCM suite).
+CLIENT is "microdtls" (this library) or "builtin" (MicroPython's own `tls` module). With
+PSK (the default) they use TLS_PSK_WITH_AES_128_CCM_8 and TLS-PSK-WITH-AES-128-GCM-SHA256
+(the built-in client has no CCM suite); with --ca (server certificate checked against that
+anchor, name "localhost") or --server-rpk (pinned raw public key, this library only)
+TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 and TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256.
 --free BYTES  first fill the heap so that only BYTES remain free, in one contiguous region:
               on a board the library's code is frozen in flash, on the unix port it sits in
               the heap, so this measures what the connection itself needs.
@@ -21,7 +25,8 @@ import time
 import micropython
 
 _ARG_DEFAULTS = {"--free": None, "--echo": "0", "--identity": "Client_identity",
-                 "--key": "000102030405060708090a0b0c0d0e0f"}
+                 "--key": "000102030405060708090a0b0c0d0e0f", "--ca": None,
+                 "--server-rpk": None}
 
 
 def parse(argv):
@@ -62,36 +67,63 @@ def leave_free(limit):
     return ballast
 
 
-def connect_microdtls(opts):
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def microdtls_context(opts):
     import dtls
-    ctx = dtls.Context(psk=(opts["--identity"], bytes.fromhex(opts["--key"])),
-                       handshake_timeout_ms=20000)
-    return ctx.connect(opts["host"], opts["port"])
+    if opts["--ca"]:
+        return dtls.Context(ca=read(opts["--ca"]), handshake_timeout_ms=20000)
+    if opts["--server-rpk"]:
+        return dtls.Context(server_rpk=read(opts["--server-rpk"]), handshake_timeout_ms=20000)
+    return dtls.Context(psk=(opts["--identity"], bytes.fromhex(opts["--key"])),
+                        handshake_timeout_ms=20000)
 
 
-def connect_builtin(opts):
-    import socket
+def connect_microdtls(opts, ctx):
+    return ctx.connect(opts["host"], opts["port"], server_hostname="localhost"
+                       if opts["--ca"] else None)
+
+
+def builtin_context(opts):
     import tls
     ctx = tls.SSLContext(tls.PROTOCOL_DTLS_CLIENT)
-    ctx.set_ciphers(["TLS-PSK-WITH-AES-128-GCM-SHA256"])
-    ctx.psk_identity = opts["--identity"]
-    ctx.psk_key = bytes.fromhex(opts["--key"])
-    ctx.verify_mode = tls.CERT_NONE
+    if opts["--ca"]:
+        ctx.set_ciphers(["TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"])
+        ctx.load_verify_locations(read(opts["--ca"]))  # cadata (DER) only, positional
+        ctx.verify_mode = tls.CERT_REQUIRED
+    else:
+        ctx.set_ciphers(["TLS-PSK-WITH-AES-128-GCM-SHA256"])
+        ctx.psk_identity = opts["--identity"]
+        ctx.psk_key = bytes.fromhex(opts["--key"])
+        ctx.verify_mode = tls.CERT_NONE
+    return ctx
+
+
+def connect_builtin(opts, ctx):
+    import socket
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect(socket.getaddrinfo(opts["host"], opts["port"])[0][-1])
-    return ctx.wrap_socket(s, server_side=False)
+    return ctx.wrap_socket(s, server_side=False,
+                           server_hostname="localhost" if opts["--ca"] else None)
 
 
 def main():
     opts = parse(sys.argv[1:])
     result = {"ok": False, "client": opts["client"]}
+    # Import what a connection uses and load the credentials before measuring: a board has
+    # the code frozen and the credentials parsed at start-up.
     if opts["client"] == "microdtls":
-        # Import everything a connection uses before measuring (a board has it frozen).
         import dtls.connection  # noqa: F401
+        if opts["--ca"] or opts["--server-rpk"]:
+            import dtls.ecdhe  # noqa: F401
+        ctx = microdtls_context(opts)
         connect = connect_microdtls
     else:
         import socket  # noqa: F401
-        import tls  # noqa: F401
+        ctx = builtin_context(opts)
         connect = connect_builtin
     ballast = None
     if opts["--free"]:
@@ -101,7 +133,7 @@ def main():
     total0 = micropython.mem_total()
     t0 = time.ticks_us()
     try:
-        conn = connect(opts)
+        conn = connect(opts, ctx)
         result["handshake_ms"] = time.ticks_diff(time.ticks_us(), t0) / 1000
         result["alloc_bytes"] = micropython.mem_total() - total0
         for i in range(int(opts["--echo"])):
