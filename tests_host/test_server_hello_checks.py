@@ -86,3 +86,34 @@ def test_client_hello_is_rfc_shaped():
     assert hellos[1]["random"] == ch["random"]  # a retransmission, not a new hello
     assert len(set(parse_client_hello(parse_records(d)[0][2])["random"]
                    for d in srv.received)) == 1
+
+
+def first_client_hello(args):
+    with ScriptedServer(lambda data, index: []) as srv:
+        res = mp.run_script(CLIENT, ["127.0.0.1", srv.port] + args +
+                            ["--timeout", "0.5", "--wait", "0"], timeout=30)
+        assert res.returncode == 1 and "timed out" in res.stderr, res.stderr
+        return parse_client_hello(parse_records(srv.received[0])[0][2])
+
+
+def test_sni_sent_for_a_name():
+    """RFC 6066 §3: server_name_list with one host_name."""
+    ch = first_client_hello(PSK_ARGS + ["--sni", "coap.example.com"])
+    name = b"coap.example.com"
+    assert ch["extensions"][0] == struct.pack(">HBH", len(name) + 3, 0, len(name)) + name
+
+
+def test_ecdhe_offer(pki):
+    """RFC 7925 §4.3 / RFC 8422: the ECDHE_ECDSA suite with secp256r1, uncompressed points
+    and ecdsa_secp256r1_sha256; with a pinned raw public key also server_certificate_type
+    (RFC 7250); with PSK credentials too, PSK offered after ECDHE."""
+    ch = first_client_hello(["--ca", str(pki / "root.pem"), "--sni", "localhost"])
+    assert ch["suites"] == [0xC0AE]
+    ext = ch["extensions"]
+    assert ext[10] == bytes.fromhex("00020017")   # supported_groups: secp256r1
+    assert ext[11] == bytes.fromhex("0100")       # ec_point_formats: uncompressed
+    assert ext[13] == bytes.fromhex("00020403")   # signature_algorithms
+    assert 20 not in ext and 19 not in ext        # X.509 is the default type
+    ch = first_client_hello(["--server-rpk", str(pki / "leaf_pub.pem")] + PSK_ARGS)
+    assert ch["suites"] == [0xC0AE, 0xC0A8]
+    assert ch["extensions"][20] == bytes.fromhex("0102")  # server_certificate_type: RPK
