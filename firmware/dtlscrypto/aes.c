@@ -265,15 +265,19 @@ int dc_aes_setkey(dc_aes_key *ks, const uint8_t *key, size_t key_len) {
     for (int i = 0; i < nk; i++) {
         w[i] = dc_load32_be(key + 4 * i);
     }
+    int pos = 0;  // i mod nk, counted: no division (Cortex-M0 has none)
     for (int i = nk; i < total; i++) {
         uint32_t t = w[i - 1];
-        if (i % nk == 0) {  // i and nk are public
+        if (pos == 0) {  // i and nk are public
             t = sub_word((t << 8) | (t >> 24)) ^ (rcon << 24);
             rcon = (rcon << 1) ^ (0x11bu & (0u - (rcon >> 7)));
-        } else if (nk > 6 && i % nk == 4) {
+        } else if (nk > 6 && pos == 4) {
             t = sub_word(t);
         }
         w[i] = w[i - nk] ^ t;
+        if (++pos == nk) {
+            pos = 0;
+        }
     }
     uint8_t block[16];
     for (int r = 0; r <= rounds; r++) {

@@ -91,8 +91,10 @@ static int ccm_run(const dc_aes_key *ks, size_t tag_len, const uint8_t *nonce, s
         if (aad_len >> 32) {
             in.head_len = 10;
             in.head[1] = 0xff;
-            for (int i = 0; i < 8; i++) {
-                in.head[2 + i] = (uint8_t)((uint64_t)aad_len >> (56 - 8 * i));
+            size_t v = aad_len;
+            for (int i = 9; i >= 2; i--) {
+                in.head[i] = (uint8_t)v;
+                v >>= 8;
             }
         }
         #endif
@@ -107,8 +109,10 @@ static int ccm_run(const dc_aes_key *ks, size_t tag_len, const uint8_t *nonce, s
     // B_0 = Flags | Nonce | l(m); Flags = 64*Adata + 8*((M-2)/2) + (L-1)
     x[0] = (uint8_t)((aad_len ? 0x40 : 0) | (((tag_len - 2) / 2) << 3) | (size_len - 1));
     memcpy(x + 1, nonce, nonce_len);
+    size_t v = msg_len;  // no 64-bit shifts: Cortex-M0 would need libgcc for them
     for (size_t i = 0; i < size_len; i++) {
-        x[15 - i] = (uint8_t)((uint64_t)msg_len >> (8 * i));
+        x[15 - i] = (uint8_t)v;
+        v >>= 8;
     }
     // A_i = Flags | Nonce | i; Flags = L - 1
     memset(ctr, 0, 16);

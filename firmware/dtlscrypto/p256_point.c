@@ -5,6 +5,7 @@
 // EUROCRYPT 2016, algorithms 4 and 6 for a = -3): they are correct for every
 // input pair, the point at infinity and P + P included, so the scalar
 // multiplication needs no branch on secret data to avoid exceptional cases.
+#include "dc_api.h"
 #include "p256.h"
 
 #define P (&dc_p256_p)
@@ -300,4 +301,9 @@ int dc_p256_ecdh(const uint8_t priv[32], const uint8_t peer[65], uint8_t out[32]
     dc_wipe(&r, sizeof(r));
     dc_wipe(enc, sizeof(enc));
     return rc;
+}
+
+int dc_p256_check(const uint8_t pub[65]) {
+    dc_point q;
+    return dc_p256_decode(&q, pub);
 }
