@@ -16,4 +16,5 @@ __version__ = "0.1.0"
 
 def crypto_backend():
     """Which crypto implementation is in use: "python" (pure MicroPython) or "native"."""
-    return "python"
+    from .backend import NAME
+    return NAME

@@ -20,6 +20,10 @@ is therefore not reentrant: use one per task if calls may interleave.
 
 AES-192 keys work only where the AES backend has them (MicroPython's
 cryptolib does not); the constructor then raises ValueError.
+
+With the C module (dtls.backend.native) seal/open are single calls into
+constant-time C (bitsliced AES, all key sizes); the checks above stay here so
+both backends raise and refuse alike.
 """
 
 try:
@@ -28,6 +32,7 @@ except ImportError:
     const = lambda x: x  # noqa: E731
 
 from dtls.aes import aes
+from dtls.backend import native as _native
 
 _MODE_ECB = const(1)
 _MODE_CBC = const(2)
@@ -52,6 +57,9 @@ class AesCcm:
             raise ValueError("CCM tag must be 4, 6, 8, 10, 12, 14 or 16 bytes")
         key = bytes(key)
         self._tag_len = tag_len
+        if _native is not None:
+            self._schedule = _native.aes_key(key)
+            return
         # A cryptolib.aes object costs a key schedule and ~300 bytes, so both
         # are made once. ECB has no state. The CBC object continues from the
         # last block it produced, which _chain keeps (see _cbc_mac).
@@ -70,6 +78,8 @@ class AesCcm:
             raise ValueError("plaintext too long for this nonce size")
         if aad is None:
             aad = b""
+        if _native is not None:
+            return _native.ccm_seal(self._schedule, self._tag_len, nonce, aad, plaintext)
         tag_len = self._tag_len
         self._cbc_mac(nonce, size_len, aad, plaintext)
         stream = self._keystream(nonce, size_len, plen)
@@ -92,6 +102,8 @@ class AesCcm:
             return None  # cannot have been produced by seal()
         if aad is None:
             aad = b""
+        if _native is not None:
+            return _native.ccm_open(self._schedule, tag_len, nonce, aad, data)
         data = memoryview(data)
         stream = self._keystream(nonce, size_len, clen)
         mask = self._mask

@@ -5,10 +5,14 @@ Signing uses deterministic nonces (RFC 6979 section 3.2, HMAC-SHA256), so no ran
 needed for k; the inversion of k is still blinded with os.urandom (see dtls.p256).
 Signatures travel as DER Ecdsa-Sig-Value (RFC 8422 section 5.4 / RFC 3279 2.2.3); the
 decoder here is strict, as Wycheproof expects.
+
+With the C module (dtls.backend.native) sign and verify run in C (same RFC 6979 nonces, so
+the same signatures); DER handling stays here.
 """
 import hashlib
 
 from dtls import p256
+from dtls.backend import native as _native
 from dtls.hmac import hmac_sha256
 
 _N = p256.N
@@ -23,6 +27,11 @@ def _bits2int(digest):
 
 def sign(priv, digest):
     """(r, s) for a 32-byte private key and a 32-byte SHA-256 digest; k per RFC 6979 3.2."""
+    if _native is not None:
+        if len(priv) != 32 or len(digest) != 32:
+            raise ValueError("ecdsa.sign needs a 32-byte private key and a 32-byte SHA-256 digest")
+        sig = _native.ecdsa_sign(priv, digest)  # ValueError for a key out of range
+        return int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
     d = p256.scalar_from_bytes(priv)
     if len(digest) != 32:
         raise ValueError("ecdsa.sign needs a 32-byte SHA-256 digest")
@@ -56,6 +65,8 @@ def verify(pub, digest, r, s):
     pub: 65-byte uncompressed point or an (x, y) pair; either way it is fully validated and an
     invalid key gives False. r and s must lie in [1, n-1]. Variable time (public data only).
     """
+    if _native is not None:
+        return _verify_native(pub, digest, r, s)
     try:
         if isinstance(pub, (tuple, list)):
             x, y = pub
@@ -76,6 +87,27 @@ def verify(pub, digest, r, s):
     if (X - r * zz) % _P == 0:
         return True
     return r + _N < _P and (X - (r + _N) * zz) % _P == 0
+
+
+def _verify_native(pub, digest, r, s):
+    if not (0 < r < _N and 0 < s < _N):
+        return False
+    if isinstance(pub, (tuple, list)):
+        try:
+            x, y = pub
+            if not (0 <= x < _P and 0 <= y < _P):
+                return False
+            pub = p256.encode_point(x, y)
+        except (ValueError, TypeError, OverflowError):
+            return False
+    elif len(pub) != p256.POINT_LEN:
+        return False
+    # bits2int: the leftmost 256 bits; a shorter digest is the same number zero-padded.
+    digest = bytes(digest[:32])
+    if len(digest) < 32:
+        digest = bytes(32 - len(digest)) + digest
+    # The C side validates the point (off-curve or malformed: False) and the equation.
+    return _native.ecdsa_verify(pub, digest, r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
 
 def verify_message_der(pub, message, der_sig):

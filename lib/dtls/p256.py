@@ -19,8 +19,13 @@ Verification (public inputs only) uses a faster variable-time method.
 
 @micropython.native on the hot functions measured only 5-8% faster on the unix port and would
 tie the package to per-architecture .mpy files, so it is not used.
+
+With the C module (dtls.backend.native) generate_keypair, public_key and ecdh run in
+constant-time C (firmware/dtlscrypto/p256_*.c); the rest of this module stays pure Python.
 """
 import os
+
+from dtls.backend import native as _native
 
 try:
     from micropython import const
@@ -395,12 +400,18 @@ def generate_keypair(rng=None):
         d = int.from_bytes(raw, "big")
         if 0 < d < N:
             break
+    if _native is not None:
+        return raw, _native.p256_public_key(raw)
     x, y = scalar_mult_base(d)
     return d.to_bytes(32, "big"), encode_point(x, y)
 
 
 def public_key(priv):
     """Public key (65 bytes) of a 32-byte private key."""
+    if _native is not None:
+        if len(priv) != SCALAR_LEN:
+            raise ValueError("P-256 private key must be 32 bytes")
+        return _native.p256_public_key(priv)    # ValueError out of range, as below
     x, y = scalar_mult_base(scalar_from_bytes(priv))
     return encode_point(x, y)
 
@@ -411,6 +422,10 @@ def ecdh(priv, peer_pub):
     peer_pub is validated (ValueError if malformed, compressed or off the curve); a result at
     infinity (impossible for a valid point of prime order) also raises ValueError.
     """
+    if _native is not None:
+        if len(priv) != SCALAR_LEN or len(peer_pub) != POINT_LEN:
+            raise ValueError("need a 32-byte private key and a 65-byte uncompressed point")
+        return _native.p256_ecdh(priv, peer_pub)  # validates both, ValueError otherwise
     d = scalar_from_bytes(priv)
     point = decode_point(peer_pub)
     x, _ = scalar_mult(d, point)
