@@ -1,0 +1,62 @@
+"""Helpers shared by the socket drivers (dtls.aio; dtls.connection could use them too):
+a non-wrapping millisecond clock and the errno values the drivers treat specially."""
+import errno
+import time
+
+try:
+    _ticks_ms = time.ticks_ms
+    _ticks_diff = time.ticks_diff
+except AttributeError:  # CPython
+    def _ticks_ms():
+        return int(time.monotonic() * 1000)
+
+    def _ticks_diff(a, b):
+        return a - b
+
+ECONNREFUSED = getattr(errno, "ECONNREFUSED", 111)
+EAGAIN = getattr(errno, "EAGAIN", 11)
+ETIMEDOUT = getattr(errno, "ETIMEDOUT", 110)
+ENOBUFS = getattr(errno, "ENOBUFS", 105)
+
+
+class Clock:
+    """Milliseconds since creation that never wrap (ticks_ms wraps after 2^30 ms on
+    MicroPython ports). Call now() at least once per wrap period (about 12 days)."""
+
+    def __init__(self):
+        self._last = _ticks_ms()
+        self._now = 0
+
+    def now(self):
+        t = _ticks_ms()
+        self._now += _ticks_diff(t, self._last)
+        self._last = t
+        return self._now
+
+
+def errno_of(exc):
+    """The errno of an OSError (MicroPython puts it in args[0], CPython in .errno)."""
+    code = getattr(exc, "errno", None)
+    if code is None and exc.args:
+        code = exc.args[0]
+    return code
+
+
+def is_timeout(exc):
+    """True for the OSError a socket or Connection.recv raises when its timeout passes
+    (ETIMEDOUT; MicroPython's settimeout raises EAGAIN)."""
+    return isinstance(exc, OSError) and errno_of(exc) in (ETIMEDOUT, EAGAIN)
+
+
+def is_ip_literal(host):
+    """True for an IPv6 literal or a dotted-quad IPv4 address (no SNI for those,
+    RFC 6066 §3)."""
+    if ":" in host:
+        return True
+    parts = host.split(".")
+    if len(parts) != 4:
+        return False
+    for p in parts:
+        if not p.isdigit():
+            return False
+    return True
