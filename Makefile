@@ -22,7 +22,7 @@ PYTEST_TIMEOUT ?= 600
 APT_PACKAGES := openssl gnutls-bin libcoap3-bin util-linux iproute2 coreutils \
 	autoconf automake libtool build-essential python3-venv python3-dev
 
-.PHONY: setup system-packages test demo bench clean distclean
+.PHONY: setup system-packages test demo bench clean distclean natmod natmod-x64 firmware
 
 setup: system-packages $(STAMP)
 
@@ -59,7 +59,7 @@ $(STAMP): requirements-test.txt
 	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements-test.txt
 	@touch $@
 
-test: setup
+test: setup natmod-x64
 	$(VENV)/bin/pytest tests_host -ra --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)
 
 demo: setup
@@ -72,8 +72,18 @@ bench: setup
 		echo "make bench: tools/bench.py is not written yet"; \
 	fi
 
+# The C crypto module (firmware/Makefile has the details and the other targets):
+#   make natmod      dist/<arch>_6.3/_dtlscrypto.mpy for x64 (+ armv6m, armv7emsp with gcc-arm-none-eabi)
+#   make firmware BOARD=ESP32_GENERIC|RPI_PICO_W|UNIX MPY_DIR=/path/to/micropython
+natmod natmod-x64: setup
+	@$(MAKE) --no-print-directory -C firmware $@
+
+firmware:
+	@$(MAKE) --no-print-directory -C firmware $@
+
 clean:
 	rm -rf build dist .pytest_cache
+	$(MAKE) --no-print-directory -C firmware clean
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
