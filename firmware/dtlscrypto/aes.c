@@ -327,3 +327,22 @@ void dc_aes_encrypt(const dc_aes_key *ks, const uint8_t in[16], uint8_t out[16])
     uint8_t unused[16];
     dc_aes_encrypt2(ks, in, in, out, unused);
 }
+
+#ifdef DC_AES_SELFTEST
+// For tests_host/test_native_core.py only: the circuit's S-box for all 256 inputs.
+void dc_aes_sbox_table(uint8_t out[256]) {
+    for (int base = 0; base < 256; base += 32) {
+        uint8_t a[16], b[16];
+        uint32_t q[8] = {0};
+        for (int i = 0; i < 16; i++) {
+            a[i] = (uint8_t)(base + i);
+            b[i] = (uint8_t)(base + 16 + i);
+        }
+        load_lane(q, a, 0);
+        load_lane(q, b, 1);
+        sub_bytes(q);
+        store_lane(q, out + base, 0);
+        store_lane(q, out + base + 16, 1);
+    }
+}
+#endif
