@@ -17,6 +17,7 @@
       --timeout SECONDS    overall handshake timeout (default 60)
       --max-datagram N     largest datagram to send (handshake messages are fragmented)
       --rfc7925-timers     initial retransmission timer 9 s (RFC 7925 §11) instead of 1 s
+      --keylog FILE        append NSS key-log lines (for Wireshark/tshark; exposes the keys)
       -v                   trace flights, retransmissions and alerts on stderr
 
 stdout: "cipher: <IANA name>" when the handshake completes, "crypto: python|native", then
@@ -45,7 +46,7 @@ USAGE = "usage: dtls_client.py HOST PORT [--psk-identity TEXT --psk-key HEX] [--
         "[--server-rpk FILE] [--sni NAME] [--cert FILE --key FILE | --key FILE --rpk] " \
         "[--cipher NAME]... " \
         "[--send TEXT]... [--send-hex HEX]... [--send-file PATH]... [--hex] [--wait S] [--timeout S] " \
-        "[--max-datagram N] [--rfc7925-timers] [-v]"
+        "[--max-datagram N] [--rfc7925-timers] [--keylog FILE] [-v]"
 
 
 class UsageError(Exception):
@@ -78,12 +79,12 @@ def parse_args(argv):
     opts = {"ciphers": [], "sends": [], "hex": False, "wait": 2.0, "timeout": 60.0,
             "verbose": False, "identity": None, "key": None, "max_datagram": None,
             "rfc7925": False, "ca": [], "server_rpk": None, "sni": None, "cert": None,
-            "own_key": None, "rpk": False}
+            "own_key": None, "rpk": False, "keylog": None}
     positional = []
     i = 0
     with_value = ("--psk-identity", "--psk-key", "--cipher", "--send", "--send-hex",
                   "--send-file", "--wait", "--timeout", "--max-datagram", "--ca",
-                  "--server-rpk", "--sni", "--cert", "--key")
+                  "--server-rpk", "--sni", "--cert", "--key", "--keylog")
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
@@ -122,6 +123,8 @@ def parse_args(argv):
                 opts["cert"] = _read_file(v)
             elif a == "--key":
                 opts["own_key"] = _read_file(v)
+            elif a == "--keylog":
+                opts["keylog"] = v
             continue
         if a == "--hex":
             opts["hex"] = True
@@ -174,19 +177,17 @@ def _since(t0):
     return _ms() - t0
 
 
-def run(opts):
-    start = _ms()
-
-    def trace(line):
-        sys.stderr.write("[%6d ms] %s\n" % (_since(start), line))
-
+def make_context(opts, trace=None):
+    """The dtls.Context for parsed options (shared with tools/coap_client.py)."""
     kwargs = {"handshake_timeout_ms": int(opts["timeout"] * 1000)}
-    if opts["verbose"]:
+    if opts["verbose"] and trace is not None:
         kwargs["trace"] = trace
     if opts["max_datagram"]:
         kwargs["max_datagram"] = opts["max_datagram"]
     if opts["rfc7925"]:
         kwargs["timers"] = dtls.TIMERS_RFC7925
+    if opts["keylog"]:
+        kwargs["keylog"] = opts["keylog"]
     if opts["identity"] is not None:
         kwargs["psk"] = (opts["identity"], opts["key"])
     if opts["ca"]:
@@ -197,7 +198,16 @@ def run(opts):
         kwargs["key"] = opts["own_key"]
         kwargs["cert"] = opts["cert"]
         kwargs["client_rpk"] = opts["rpk"]
-    ctx = dtls.Context(ciphers=opts["ciphers"] or None, **kwargs)
+    return dtls.Context(ciphers=opts["ciphers"] or None, **kwargs)
+
+
+def run(opts):
+    start = _ms()
+
+    def trace(line):
+        sys.stderr.write("[%6d ms] %s\n" % (_since(start), line))
+
+    ctx = make_context(opts, trace)
     conn = ctx.connect(opts["host"], opts["port"], server_hostname=opts["sni"])
     try:
         print("cipher:", conn.cipher_suite)

@@ -546,6 +546,7 @@ class Client:
             premaster, self._client_random, self._server_random,
             hs_hash if self.extended_master_secret else None)
         keys.wipe(premaster)
+        ctx.log_keys(self._client_random, self._master)
         if can_sign:
             cv = self._ecdhe().certificate_verify_body(ctx.private_key, hs_hash)
             self._add_transcript(HS_CERTIFICATE_VERIFY, seq, cv)

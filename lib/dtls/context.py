@@ -43,13 +43,17 @@ class Context:
                     None: never check (a device without a clock); or a callable returning
                     seconds since 1970-01-01 UTC.
     max_chain_depth: most certificates accepted below the trust anchor (default 4).
+
+    keylog:         a path or callable(str): receives an NSS key-log line ("CLIENT_RANDOM
+                    <client random> <master secret>", hex) per handshake, so Wireshark or
+                    tshark can decrypt a capture. It exposes the session keys: debugging only.
     """
 
     def __init__(self, psk=None, ciphers=None, timers=TIMERS_RFC6347,
                  handshake_timeout_ms=60000, max_datagram=DEFAULT_MAX_DATAGRAM,
                  max_handshake_message=8192, require_ems=False, rng=None, trace=None,
                  ca=None, server_rpk=None, cert=None, key=None, client_rpk=False,
-                 clock="auto", max_chain_depth=4):
+                 clock="auto", max_chain_depth=4, keylog=None):
         self.psk_identity = None
         self.psk_key = None
         if psk is not None:
@@ -75,6 +79,7 @@ class Context:
         self.client_rpk = False
         self.clock = clock
         self.max_chain_depth = max_chain_depth
+        self.keylog = keylog
         if ca is not None:
             self.load_verify_locations(ca)
         if server_rpk is not None:
@@ -142,6 +147,17 @@ class Context:
             self.cert_chain = _load_ders(cert)
             if x509.Certificate(self.cert_chain[0]).public_key != pub:
                 raise ValueError("the certificate does not match the private key")
+
+    def log_keys(self, client_random, master):
+        """Writes the NSS key-log line for a handshake (only when keylog is set)."""
+        if self.keylog is None:
+            return
+        line = "CLIENT_RANDOM %s %s" % (client_random.hex(), bytes(master).hex())
+        if callable(self.keylog):
+            self.keylog(line)
+        else:
+            with open(self.keylog, "a") as f:
+                f.write(line + "\n")
 
     def now(self):
         """Seconds since 1970 for certificate validity checks, or None to skip them."""
