@@ -323,11 +323,6 @@ void dc_aes_encrypt2(const dc_aes_key *ks, const uint8_t in_a[16], const uint8_t
     dc_wipe(q, sizeof(q));
 }
 
-void dc_aes_encrypt(const dc_aes_key *ks, const uint8_t in[16], uint8_t out[16]) {
-    uint8_t unused[16];
-    dc_aes_encrypt2(ks, in, in, out, unused);
-}
-
 #ifdef DC_AES_SELFTEST
 // For tests_host/test_native_core.py only: the circuit's S-box for all 256 inputs.
 void dc_aes_sbox_table(uint8_t out[256]) {

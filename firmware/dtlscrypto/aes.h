@@ -27,6 +27,4 @@ int dc_aes_setkey(dc_aes_key *ks, const uint8_t *key, size_t key_len);
 void dc_aes_encrypt2(const dc_aes_key *ks, const uint8_t in_a[16], const uint8_t in_b[16],
     uint8_t out_a[16], uint8_t out_b[16]);
 
-void dc_aes_encrypt(const dc_aes_key *ks, const uint8_t in[16], uint8_t out[16]);
-
 #endif

@@ -147,7 +147,7 @@ static int ccm_run(const dc_aes_key *ks, size_t tag_len, const uint8_t *nonce, s
             dc_aes_encrypt2(ks, blk, ctr, x, s);
             xor_block(dst, src, s, msg_len, c - 1);
         } else {
-            dc_aes_encrypt(ks, blk, x);
+            dc_aes_encrypt2(ks, blk, blk, x, s);  // lane B idle
         }
     }
     // RFC 3610 2.4: U = first-M-bytes(T XOR S_0)

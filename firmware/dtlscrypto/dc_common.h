@@ -16,14 +16,9 @@
 #define DC_ERR_INPUT (-1)  // bad length, value out of range, point not on the curve
 #define DC_ERR_AUTH (-2)   // AES-CCM tag mismatch / signature does not verify
 
-// Wipe secrets. The volatile pointer keeps the stores from being removed as
-// dead (the buffer is usually a local about to go out of scope).
-static inline void dc_wipe(void *p, size_t n) {
-    volatile uint8_t *v = (volatile uint8_t *)p;
-    while (n--) {
-        *v++ = 0;
-    }
-}
+// Wipe secrets (sha256.c). Through a volatile pointer, so the stores are not removed as
+// dead when the buffer is a local about to go out of scope; one out-of-line copy for size.
+void dc_wipe(void *p, size_t n);
 
 static inline uint32_t dc_load32_be(const uint8_t *b) {
     return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];

@@ -96,26 +96,18 @@ void dc_mod_sub(uint32_t r[8], const uint32_t a[8], const uint32_t b[8], const d
     }
 }
 
-// a^(m-2): fixed 4-bit windows over the public exponent, always multiplying
-// (by table[0] = 1 for a zero digit), so the sequence never depends on a.
+// a^(m-2) by square-and-multiply over the bits of the public exponent m - 2: the sequence
+// of operations depends only on m, never on a.
 void dc_mod_inv(uint32_t r[8], const uint32_t a[8], const dc_mod *md) {
-    uint32_t table[16][8];
     uint32_t acc[8];
-    memcpy(table[0], md->one, 32);
-    memcpy(table[1], a, 32);
-    for (int i = 2; i < 16; i++) {
-        dc_mod_mul(table[i], table[i - 1], a, md);
-    }
     memcpy(acc, md->one, 32);
-    for (int w = 63; w >= 0; w--) {
-        for (int s = 0; s < 4; s++) {
-            dc_mod_mul(acc, acc, acc, md);
+    for (int bit = 255; bit >= 0; bit--) {
+        dc_mod_mul(acc, acc, acc, md);
+        if ((md->m_minus_2[bit >> 5] >> (bit & 31)) & 1) {  // public exponent bit
+            dc_mod_mul(acc, acc, a, md);
         }
-        uint32_t digit = (md->m_minus_2[w >> 3] >> (4 * (w & 7))) & 15;
-        dc_mod_mul(acc, acc, table[digit], md);
     }
     memcpy(r, acc, 32);
-    dc_wipe(table, sizeof(table));
     dc_wipe(acc, sizeof(acc));
 }
 

@@ -12,6 +12,13 @@ static const uint32_t K[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
+void dc_wipe(void *p, size_t n) {
+    volatile uint8_t *v = (volatile uint8_t *)p;
+    while (n--) {
+        *v++ = 0;
+    }
+}
+
 #define ROTR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
 static void compress(uint32_t h[8], const uint8_t block[64]) {

@@ -79,7 +79,7 @@ class AesCcm:
         if aad is None:
             aad = b""
         if _native is not None:
-            return _native.ccm_seal(self._schedule, self._tag_len, nonce, aad, plaintext)
+            return _native.ccm(self._schedule, self._tag_len, nonce, aad, plaintext, False)
         tag_len = self._tag_len
         self._cbc_mac(nonce, size_len, aad, plaintext)
         stream = self._keystream(nonce, size_len, plen)
@@ -103,7 +103,7 @@ class AesCcm:
         if aad is None:
             aad = b""
         if _native is not None:
-            return _native.ccm_open(self._schedule, tag_len, nonce, aad, data)
+            return _native.ccm(self._schedule, tag_len, nonce, aad, data, True)
         data = memoryview(data)
         stream = self._keystream(nonce, size_len, clen)
         mask = self._mask
