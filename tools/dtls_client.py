@@ -17,6 +17,9 @@
       --timeout SECONDS    overall handshake timeout (default 60)
       --max-datagram N     largest datagram to send (handshake messages are fragmented)
       --rfc7925-timers     initial retransmission timer 9 s (RFC 7925 §11) instead of 1 s
+      --reconnect          after the first exchange close, connect again resuming the session,
+                           and repeat the exchange; prints "resumed: yes|no" per handshake
+      --tickets            ask for RFC 5077 session tickets (resumption also works by session ID)
       --keylog FILE        append NSS key-log lines (for Wireshark/tshark; exposes the keys)
       -v                   trace flights, retransmissions and alerts on stderr
 
@@ -46,7 +49,7 @@ USAGE = "usage: dtls_client.py HOST PORT [--psk-identity TEXT --psk-key HEX] [--
         "[--server-rpk FILE] [--sni NAME] [--cert FILE --key FILE | --key FILE --rpk] " \
         "[--cipher NAME]... " \
         "[--send TEXT]... [--send-hex HEX]... [--send-file PATH]... [--hex] [--wait S] [--timeout S] " \
-        "[--max-datagram N] [--rfc7925-timers] [--keylog FILE] [-v]"
+        "[--max-datagram N] [--rfc7925-timers] [--reconnect] [--tickets] [--keylog FILE] [-v]"
 
 
 class UsageError(Exception):
@@ -79,7 +82,8 @@ def parse_args(argv):
     opts = {"ciphers": [], "sends": [], "hex": False, "wait": 2.0, "timeout": 60.0,
             "verbose": False, "identity": None, "key": None, "max_datagram": None,
             "rfc7925": False, "ca": [], "server_rpk": None, "sni": None, "cert": None,
-            "own_key": None, "rpk": False, "keylog": None}
+            "own_key": None, "rpk": False, "keylog": None,
+            "reconnect": False, "tickets": False}
     positional = []
     i = 0
     with_value = ("--psk-identity", "--psk-key", "--cipher", "--send", "--send-hex",
@@ -134,6 +138,10 @@ def parse_args(argv):
             opts["rfc7925"] = True
         elif a == "--rpk":
             opts["rpk"] = True
+        elif a == "--reconnect":
+            opts["reconnect"] = True
+        elif a == "--tickets":
+            opts["tickets"] = True
         elif a.startswith("-") and len(a) > 1:
             raise UsageError("unknown option " + a)
         else:
@@ -188,6 +196,8 @@ def make_context(opts, trace=None):
         kwargs["timers"] = dtls.TIMERS_RFC7925
     if opts["keylog"]:
         kwargs["keylog"] = opts["keylog"]
+    if opts["tickets"]:
+        kwargs["session_tickets"] = True
     if opts["identity"] is not None:
         kwargs["psk"] = (opts["identity"], opts["key"])
     if opts["ca"]:
@@ -208,10 +218,20 @@ def run(opts):
         sys.stderr.write("[%6d ms] %s\n" % (_since(start), line))
 
     ctx = make_context(opts, trace)
-    conn = ctx.connect(opts["host"], opts["port"], server_hostname=opts["sni"])
+    session = exchange(ctx, opts, None, trace)
+    if opts["reconnect"]:
+        exchange(ctx, opts, session, trace)
+
+
+def exchange(ctx, opts, session, trace):
+    """One connection: handshake, sends, receive for --wait; returns its session."""
+    conn = ctx.connect(opts["host"], opts["port"], server_hostname=opts["sni"],
+                       session=session)
     try:
         print("cipher:", conn.cipher_suite)
         print("crypto:", dtls.crypto_backend())
+        if opts["reconnect"]:
+            print("resumed:", "yes" if conn.resumed else "no")
         for data in opts["sends"]:
             conn.send(data)
         wait_ms = int(opts["wait"] * 1000)
@@ -235,6 +255,7 @@ def run(opts):
             print("recv:", data.hex() if text is None else text.rstrip("\r\n"))
     finally:
         conn.close()
+    return conn.session
 
 
 def main(argv):
@@ -257,6 +278,10 @@ def main(argv):
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         return 130
+    except Exception as e:  # a bug: still no traceback for the user, but say so
+        sys.stderr.write("error: internal error (please report): %s: %s\n"
+                         % (type(e).__name__, e))
+        return 1
     return 0
 
 

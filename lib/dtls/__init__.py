@@ -10,6 +10,7 @@ from .const import (TLS_ECDHE_ECDSA_WITH_AES_128_CCM, TLS_ECDHE_ECDSA_WITH_AES_1
                     TLS_PSK_WITH_AES_128_CCM, TLS_PSK_WITH_AES_128_CCM_8)
 from .context import TIMERS_RFC6347, TIMERS_RFC7925, Context
 from .errors import AlertReceived, ConnectionClosed, DTLSError, HandshakeTimeout
+from .session import Session
 
 __version__ = "0.1.0"
 

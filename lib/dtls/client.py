@@ -25,7 +25,8 @@ from .const import (
     ALERT_FATAL, ALERT_WARNING, CLOSE_NOTIFY, CT_ALERT, CT_APPLICATION_DATA,
     CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, DECODE_ERROR, DECRYPT_ERROR, DTLS_1_0, DTLS_1_2,
     EXT_CLIENT_CERTIFICATE_TYPE, EXT_EC_POINT_FORMATS, EXT_EXTENDED_MASTER_SECRET,
-    EXT_RENEGOTIATION_INFO, EXT_SERVER_CERTIFICATE_TYPE, EXT_SERVER_NAME, HANDSHAKE_FAILURE,
+    EXT_RENEGOTIATION_INFO, EXT_SERVER_CERTIFICATE_TYPE, EXT_SERVER_NAME, EXT_SESSION_TICKET,
+    HANDSHAKE_FAILURE, HS_NEW_SESSION_TICKET,
     HS_CERTIFICATE, HS_CERTIFICATE_REQUEST, HS_CERTIFICATE_VERIFY, HS_CLIENT_HELLO,
     HS_CLIENT_KEY_EXCHANGE, HS_FINISHED, HS_HEADER_LEN, HS_HELLO_REQUEST,
     HS_HELLO_VERIFY_REQUEST, HS_SERVER_HELLO, HS_SERVER_HELLO_DONE, HS_SERVER_KEY_EXCHANGE,
@@ -63,10 +64,21 @@ _MESSAGE_NAMES = {
 class Client:
     """One client connection's protocol state (no I/O)."""
 
-    def __init__(self, ctx, server_hostname=None, server_ip=None):
+    def __init__(self, ctx, server_hostname=None, server_ip=None, session=None):
         self.ctx = ctx
         self.server_hostname = server_hostname
         self.server_ip = server_ip
+        # Resumption (RFC 5246 §7.4.1.2, RFC 5077): offer this session; `resumed` says
+        # whether the server took it, `session` is what a later connection can resume.
+        self.offered_session = session if session is not None and session.resumable() \
+            else None
+        self.resumed = False
+        self.session = None
+        self._offered_session_id = b""
+        self._made_up_session_id = False
+        self._ticket_expected = False
+        self._new_ticket = None
+        self._sent_last_flight = False
         self.state = STATE_INIT
         self.records = RecordLayer()
         self.reassembler = Reassembler(ctx.max_handshake_message)
@@ -281,7 +293,7 @@ class Client:
             return  # unframeable: drop like any invalid record
         for msg_type, length, seq, off, body in frags:
             if self.state == STATE_CONNECTED:
-                self._receive_post_handshake(msg_type, length, seq, off, body)
+                self._receive_post_handshake(msg_type, length, seq, off, body, now)
                 continue
             if msg_type == HS_HELLO_VERIFY_REQUEST:
                 if self.state == STATE_WAIT_SERVER_HELLO and off == 0 and len(body) == length:
@@ -307,12 +319,18 @@ class Client:
                 _MESSAGE_NAMES.get(msg_type, str(msg_type)), seq, len(body)))
             self._handle_message(msg_type, seq, body, epoch, now)
 
-    def _receive_post_handshake(self, msg_type, length, seq, off, body):
+    def _receive_post_handshake(self, msg_type, length, seq, off, body, now):
         if msg_type == HS_HELLO_REQUEST and length == 0 and self.records.read_epoch == 1:
             # RFC 7925 §17 / RFC 5746 §4.2: never renegotiate; say so with a warning.
             self._trace("recv HelloRequest: refusing renegotiation")
             self._send_alert(ALERT_WARNING, NO_RENEGOTIATION)
-        # Anything else (retransmitted Finished, stray messages) is ignored.
+        elif msg_type == HS_FINISHED and self._sent_last_flight and seq == self._peer_flight_end \
+                and off + len(body) == length:
+            # After an abbreviated handshake the server repeats its Finished when our final
+            # flight was lost: send that flight again (RFC 6347 §4.2.4).
+            self._trace("server repeated its Finished: resending our final flight")
+            self._retransmit(now)
+        # Anything else (retransmitted Finished after a full handshake, strays) is ignored.
 
     def _handle_message(self, msg_type, seq, body, epoch, now):
         state = self.state
@@ -321,6 +339,15 @@ class Client:
                 raise DTLSError("expected ServerHello", UNEXPECTED_MESSAGE)
             self._add_transcript(msg_type, seq, body)
             self._receive_server_hello(body)
+            if self.resumed:
+                # Abbreviated handshake: [NewSessionTicket], ChangeCipherSpec, Finished
+                # follow from the server; the master secret is the session's.
+                self._master = self.offered_session.master
+                ctx = self.ctx
+                ctx.log_keys(self._client_random, self._master)
+                self._install_keys()
+                self.state = STATE_WAIT_CHANGE_CIPHER_SPEC
+                return
             self.state = STATE_WAIT_SERVER_HELLO_DONE
             # What may follow in the server's flight, in order (RFC 5246 §7.3; RFC 4279 §2:
             # ServerKeyExchange is optional for PSK; RFC 8422 §2: mandatory for ECDHE).
@@ -356,10 +383,17 @@ class Client:
         elif state == STATE_WAIT_FINISHED:
             if msg_type != HS_FINISHED or epoch != 1:
                 raise DTLSError("expected Finished", UNEXPECTED_MESSAGE)
-            self._receive_finished(body)
+            self._receive_finished(body, seq, now)
+        elif state == STATE_WAIT_CHANGE_CIPHER_SPEC and msg_type == HS_NEW_SESSION_TICKET \
+                and self._ticket_expected and self._new_ticket is None:
+            # RFC 5077 §3.3: sent before the server's ChangeCipherSpec, in the transcript.
+            self._add_transcript(msg_type, seq, body)
+            r = Reader(body)
+            lifetime = r.u32()
+            self._new_ticket = (bytes(r.vec16()), lifetime)
+            r.end()
         else:
-            # Handshake messages while waiting for ChangeCipherSpec (e.g. NewSessionTicket,
-            # which we never ask for) are protocol errors.
+            # Other handshake messages while waiting for ChangeCipherSpec are errors.
             raise DTLSError("unexpected handshake message", UNEXPECTED_MESSAGE)
 
     def _receive_hello_verify_request(self, body, now):
@@ -415,13 +449,22 @@ class Client:
                     raise DTLSError("duplicate extension %d" % etype, ILLEGAL_PARAMETER)
                 seen.append(etype)
                 self._server_hello_extension(etype, data)
-        if EXT_EXTENDED_MASTER_SECRET in seen:
-            self.extended_master_secret = True
-        elif self.ctx.require_ems:
+        self.extended_master_secret = EXT_EXTENDED_MASTER_SECRET in seen
+        sess = self.offered_session
+        if sess is not None and self.session_id and self.session_id == self._offered_session_id:
+            # The server resumes (RFC 5246 §7.3 abbreviated handshake). The session must keep
+            # its suite, and its extended-master-secret status either way (RFC 7627 §5.3).
+            if suite != sess.suite:
+                raise DTLSError("resumed session with another suite", ILLEGAL_PARAMETER)
+            if self.extended_master_secret != sess.ems:
+                raise DTLSError("resumption changes extended master secret", HANDSHAKE_FAILURE)
+            self.resumed = True
+        elif not self.extended_master_secret and self.ctx.require_ems:
             raise DTLSError("server does not support extended master secret",
                             HANDSHAKE_FAILURE)
-        self._trace("recv ServerHello: %s, extended master secret %s" % (
-            suite_name(suite), "yes" if self.extended_master_secret else "no"))
+        self._trace("recv ServerHello: %s, extended master secret %s, %s" % (
+            suite_name(suite), "yes" if self.extended_master_secret else "no",
+            "resumed" if self.resumed else "full handshake"))
 
     def _server_hello_extension(self, etype, data):
         if etype == EXT_EXTENDED_MASTER_SECRET:
@@ -431,6 +474,12 @@ class Client:
             # RFC 5746 §3.4: on an initial handshake it must be the empty renegotiated_connection.
             if bytes(data) != b"\x00":
                 raise DTLSError("bad renegotiation_info", HANDSHAKE_FAILURE)
+        elif etype == EXT_SESSION_TICKET and (self.ctx.session_tickets or (
+                self.offered_session is not None and self.offered_session.ticket)):
+            # RFC 5077 §3.2: empty; the server will send a NewSessionTicket.
+            if len(data):
+                raise DTLSError("session_ticket extension not empty", DECODE_ERROR)
+            self._ticket_expected = True
         elif etype == EXT_SERVER_NAME and self._sent_sni:
             if len(data):
                 raise DTLSError("server_name extension not empty", DECODE_ERROR)
@@ -468,16 +517,45 @@ class Client:
         self.psk_identity_hint = bytes(r.vec16())
         r.end()
 
-    def _receive_finished(self, body):
+    def _receive_finished(self, body, seq, now):
         expected = keys.finished_verify_data(self._master, b"server finished",
                                              keys.transcript_hash(self._transcript))
         if not keys.equal_ct(body, expected):
             raise DTLSError("server Finished does not verify", DECRYPT_ERROR)
         self._trace("recv Finished: verified, handshake complete")
+        if self.resumed:
+            # Abbreviated handshake: our ChangeCipherSpec and Finished end it, and we keep
+            # them to answer the server if it repeats its flight (RFC 6347 §4.2.4).
+            self._add_transcript(HS_FINISHED, seq, body)
+            self._peer_flight_end = seq
+            verify = keys.finished_verify_data(self._master, b"client finished",
+                                               keys.transcript_hash(self._transcript))
+            fin_seq = self._send_seq
+            self._send_seq += 1
+            self.records.write_epoch = 1
+            self._trace("send ChangeCipherSpec, Finished")
+            self._new_flight([(0, None, 0, b"\x01"), (1, HS_FINISHED, fin_seq, verify)], now)
+            self._sent_last_flight = True
         self.state = STATE_CONNECTED
         self._deadline = None
         self._transcript = None
+        self._make_session()
         self._events.append(("connected",))
+
+    def _make_session(self):
+        """What a later connection can resume: the server's session ID and/or ticket."""
+        ticket, lifetime = b"", 0
+        if self._new_ticket is not None:
+            ticket, lifetime = self._new_ticket
+        elif self.resumed:
+            ticket, lifetime = self.offered_session.ticket, self.offered_session.lifetime
+        sid = self.session_id
+        if self._made_up_session_id and sid == self._offered_session_id:
+            sid = b""  # the ID we made up for the ticket identifies nothing on the server
+        from .session import Session
+        sess = Session(self.cipher_suite, sid, self._master, self.extended_master_secret,
+                       ticket, lifetime)
+        self.session = sess if sess.resumable() else None
 
     # ----------------------------------------------------------------- handshake output
 
@@ -512,7 +590,16 @@ class Client:
         # RFC 7627: extended master secret; RFC 5746 §3.4: empty renegotiation_info.
         exts += struct.pack(">HH", EXT_EXTENDED_MASTER_SECRET, 0)
         exts += struct.pack(">HHB", EXT_RENEGOTIATION_INFO, 1, 0)
-        return (struct.pack(">H", DTLS_1_2) + self._client_random + b"\x00" + vec8(self._cookie)
+        sess = self.offered_session
+        if sess is not None and not self._offered_session_id:
+            # RFC 5077 §3.4: with a ticket, a fresh session ID shows whether it was accepted.
+            self._offered_session_id = sess.session_id or self.ctx.rng(32)
+            self._made_up_session_id = not sess.session_id
+        if (sess is not None and sess.ticket) or self.ctx.session_tickets:
+            ticket = sess.ticket if sess is not None else b""
+            exts += struct.pack(">HH", EXT_SESSION_TICKET, len(ticket)) + ticket
+        return (struct.pack(">H", DTLS_1_2) + self._client_random +
+                vec8(self._offered_session_id) + vec8(self._cookie)
                 + vec16(suites) + b"\x01\x00" + vec16(exts))
 
     def _send_key_exchange_flight(self, now):
@@ -553,11 +640,7 @@ class Client:
             messages.append((0, HS_CERTIFICATE_VERIFY, seq, cv))
             seq += 1
             hs_hash = keys.transcript_hash(self._transcript)
-        _, _, tag_len = SUITES[self.cipher_suite]
-        ck, sk, civ, siv = keys.key_block(self._master, self._client_random,
-                                          self._server_random, 16, 4)
-        self.records.set_write_cipher(1, EpochCipher(ck, civ, tag_len))
-        self._server_write = EpochCipher(sk, siv, tag_len)
+        self._install_keys()
         verify = keys.finished_verify_data(self._master, b"client finished", hs_hash)
         self._send_seq = seq + 1
         self._add_transcript(HS_FINISHED, seq, verify)
@@ -568,6 +651,14 @@ class Client:
             [_MESSAGE_NAMES[m[1]] if m[1] is not None else "ChangeCipherSpec" for m in messages]))
         self._new_flight(messages, now)
         self.state = STATE_WAIT_CHANGE_CIPHER_SPEC
+
+    def _install_keys(self):
+        """Epoch-1 keys from the master secret and both randoms (RFC 5246 §6.3)."""
+        tag_len = SUITES[self.cipher_suite][2]
+        ck, sk, civ, siv = keys.key_block(self._master, self._client_random,
+                                          self._server_random, 16, 4)
+        self.records.set_write_cipher(1, EpochCipher(ck, civ, tag_len))
+        self._server_write = EpochCipher(sk, siv, tag_len)
 
     def _add_transcript(self, msg_type, seq, body):
         self._transcript += full_message(msg_type, seq, body)

@@ -45,9 +45,9 @@ class Connection:
     """A DTLS connection over a connected UDP socket (made by Context.wrap_socket)."""
 
     def __init__(self, sock, ctx, server_hostname=None, do_handshake=True,
-                 recv_buffer_size=2048, server_ip=None):
+                 recv_buffer_size=2048, server_ip=None, session=None):
         self.sock = sock
-        self.core = Client(ctx, server_hostname, server_ip)
+        self.core = Client(ctx, server_hostname, server_ip, session)
         self._clock = _Clock()
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
@@ -64,6 +64,17 @@ class Connection:
     @property
     def cipher_suite(self):
         return self.core.cipher_suite_name
+
+    @property
+    def session(self):
+        """A dtls.Session to resume later (None if the server offered no resumption);
+        session.to_bytes() keeps it across deep sleep."""
+        return self.core.session
+
+    @property
+    def resumed(self):
+        """True when this handshake resumed the offered session."""
+        return self.core.resumed
 
     def settimeout(self, seconds):
         """Timeout for recv (None: block; 0: return at once)."""

@@ -44,6 +44,8 @@ class Context:
                     seconds since 1970-01-01 UTC.
     max_chain_depth: most certificates accepted below the trust anchor (default 4).
 
+    session_tickets: ask servers for RFC 5077 session tickets (4 more bytes per ClientHello);
+                    resumption by session ID works without them.
     keylog:         a path or callable(str): receives an NSS key-log line ("CLIENT_RANDOM
                     <client random> <master secret>", hex) per handshake, so Wireshark or
                     tshark can decrypt a capture. It exposes the session keys: debugging only.
@@ -53,7 +55,7 @@ class Context:
                  handshake_timeout_ms=60000, max_datagram=DEFAULT_MAX_DATAGRAM,
                  max_handshake_message=8192, require_ems=False, rng=None, trace=None,
                  ca=None, server_rpk=None, cert=None, key=None, client_rpk=False,
-                 clock="auto", max_chain_depth=4, keylog=None):
+                 clock="auto", max_chain_depth=4, keylog=None, session_tickets=False):
         self.psk_identity = None
         self.psk_key = None
         if psk is not None:
@@ -80,6 +82,7 @@ class Context:
         self.clock = clock
         self.max_chain_depth = max_chain_depth
         self.keylog = keylog
+        self.session_tickets = session_tickets
         if ca is not None:
             self.load_verify_locations(ca)
         if server_rpk is not None:
@@ -198,16 +201,18 @@ class Context:
         return bool(self.trust_anchors) or self.server_spki is not None or \
             self.server_spki_sha256 is not None
 
-    def wrap_socket(self, sock, server_hostname=None, do_handshake=True, server_ip=None):
+    def wrap_socket(self, sock, server_hostname=None, do_handshake=True, server_ip=None,
+                    session=None):
         """Runs DTLS over a connected UDP socket; returns a Connection. server_hostname is
         sent as SNI and, in certificate mode, must be in the server certificate's
         subjectAltName; server_ip (an address string) is checked against its iPAddress
-        entries instead when there is no name."""
+        entries instead when there is no name. session: a dtls.Session (conn.session of an
+        earlier connection, or Session.from_bytes) to resume."""
         from .connection import Connection
         return Connection(sock, self, server_hostname=server_hostname,
-                          do_handshake=do_handshake, server_ip=server_ip)
+                          do_handshake=do_handshake, server_ip=server_ip, session=session)
 
-    def connect(self, host, port, server_hostname=None, do_handshake=True):
+    def connect(self, host, port, server_hostname=None, do_handshake=True, session=None):
         """Resolves host, opens a UDP socket, connects it and wraps it."""
         import socket
         ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
@@ -220,7 +225,8 @@ class Context:
             elif server_hostname is None:
                 server_hostname = host
             return self.wrap_socket(sock, server_hostname=server_hostname,
-                                    do_handshake=do_handshake, server_ip=server_ip)
+                                    do_handshake=do_handshake, server_ip=server_ip,
+                                    session=session)
         except BaseException:
             sock.close()
             raise

@@ -30,6 +30,10 @@ class Reader:
         b = self.take(2)
         return (b[0] << 8) | b[1]
 
+    def u32(self):
+        b = self.take(4)
+        return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
+
     def u24(self):
         b = self.take(3)
         return (b[0] << 16) | (b[1] << 8) | b[2]
