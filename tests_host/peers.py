@@ -1,4 +1,5 @@
-"""Real DTLS 1.2 servers for host tests: OpenSSL, GnuTLS, libcoap, tinydtls, Mbed TLS.
+"""Real DTLS 1.2 servers for host tests: OpenSSL, GnuTLS, libcoap, tinydtls, Mbed TLS
+(2.28 from PyPI, and 3.6 with Connection ID built by tests_host/servers/build_mbedtls36.sh).
 
 Each `*_server()` function starts one server on 127.0.0.1 (GnuTLS inside a private
 network namespace, since it binds the wildcard address), waits until its UDP port is
@@ -450,6 +451,78 @@ def mbedtls_server(psk_identity=PSK_IDENTITY, psk_key=PSK_KEY, idle_timeout=10.0
     return _script_peer("mbedtls", cmd, psk_identity, psk_key)
 
 
+MBEDTLS36_BIN = os.path.join(ROOT, "build", "mbedtls36", "bin")
+MBEDTLS36_SERVER = os.path.join(MBEDTLS36_BIN, "mbedtls_cid_server")
+MBEDTLS36_CLIENT = os.path.join(MBEDTLS36_BIN, "mbedtls_cid_client")
+
+
+def mbedtls36_client_path():
+    """The Mbed TLS 3.6 reference client (tests_host/servers/mbedtls_cid_client.c)."""
+    if not os.access(MBEDTLS36_CLIENT, os.X_OK):
+        raise PeerUnavailable("%s not built: run `make setup` (or "
+                              "tests_host/servers/build_mbedtls36.sh)" % MBEDTLS36_CLIENT)
+    return MBEDTLS36_CLIENT
+
+
+def mbedtls36_server(psk_identity=PSK_IDENTITY, psk_key=PSK_KEY, cert=None, key=None, ca=None,
+                     ciphers=(), cid=True, cid_len=4, cookie=True, cache=True, tickets=True,
+                     renegotiate_after=None, idle_timeout=20.0, debug=None, extra_args=()):
+    """Mbed TLS 3.6 (Debian trixie) echo server with Connection ID (RFC 9146).
+
+    tests_host/servers/mbedtls_cid_server.c, built by build_mbedtls36.sh (`make setup`).
+    PSK with TLS-PSK-WITH-AES-128-CCM-8; with cert=/key= (PEM paths; the cert file may
+    hold the chain) TLS-ECDHE-ECDSA-WITH-AES-128-CCM-8 is offered first; ca= requires a
+    client certificate. ciphers= replaces the suites (Mbed TLS names, e.g.
+    "TLS-PSK-WITH-AES-128-CCM"). A random cid_len-byte server CID per session (cid=False:
+    no connection_id extension; cid_len=0: an empty server CID). Cookie exchange, session
+    cache (resumption by session ID) and session tickets are on unless turned off.
+    max_fragment_length is honoured when the client asks; no heartbeat, no
+    record_size_limit. renegotiate_after=N sends a HelloRequest after N records.
+
+    Serves several clients at once from one unconnected socket; a client whose source
+    address changes keeps its session when its records carry the CID (the reply address
+    moves after a record from the new address authenticates). Output lines: "ready";
+    per session "hello-verify-request sent", "connected", "peer: ADDR:PORT",
+    "cipher: NAME", "resumed: yes|no", "resumed-from: session-id|ticket",
+    "cid: negotiated SERVERHEX/CLIENTHEX" or "cid: none", "max_fragment_length: N",
+    "recv: TEXT" per record (echoed), "peer: ADDR:PORT" on each move,
+    "alert: LEVEL:DESC", "renegotiation: ...", "closed: WHY". The header of the C file
+    has the details.
+    """
+    if not os.access(MBEDTLS36_SERVER, os.X_OK):
+        raise PeerUnavailable("%s not built: run `make setup` (or "
+                              "tests_host/servers/build_mbedtls36.sh)" % MBEDTLS36_SERVER)
+    port = free_port()
+    cmd = [MBEDTLS36_SERVER, "--host", HOST, "--port", port, "--psk-identity", psk_identity,
+           "--psk-key", psk_key.hex(), "--idle-timeout", idle_timeout]
+    if cert:
+        cmd += ["--cert", cert, "--key", key]
+    if ca:
+        cmd += ["--ca", ca]
+    for name in ciphers:
+        cmd += ["--cipher", name]
+    if not cid:
+        cmd += ["--no-cid"]
+    else:
+        cmd += ["--cid-len", cid_len]
+    if not cookie:
+        cmd += ["--no-cookie"]
+    if not cache:
+        cmd += ["--no-cache"]
+    if not tickets:
+        cmd += ["--no-tickets"]
+    if renegotiate_after:
+        cmd += ["--renegotiate-after", renegotiate_after]
+    if debug is not None:
+        cmd += ["--debug", debug]
+    cmd += list(extra_args)
+    peer = Peer("mbedtls36", cmd, port, psk_identity, psk_key)
+    if not peer.wait_for("ready", START_TIMEOUT):
+        out = peer.stop()
+        raise PeerError("mbedtls36 did not print ready:\n%s" % out)
+    return peer
+
+
 _modules_checked = {}
 
 
@@ -477,6 +550,7 @@ SERVERS_BY_NAME = {
     "libcoap": coap_server,
     "tinydtls": tinydtls_server,
     "mbedtls": mbedtls_server,
+    "mbedtls36": mbedtls36_server,
 }
 # the peers that echo each application record back
 ECHO_PEERS = ("gnutls", "tinydtls", "mbedtls")
