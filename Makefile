@@ -1,6 +1,7 @@
 # microdtls: set-up, tests, demo and benchmarks on a Debian 12 host.
 #
-#   make setup    Debian packages (as root; otherwise prints the sudo line) + .venv/
+#   make setup    Debian packages (as root; otherwise prints the sudo line) + .venv/ + peers
+#   make peers    the Mbed TLS 3.6 Connection ID peers (build/mbedtls36/, fetched from Debian trixie)
 #   make test     the host test suite (PYTEST_ARGS="-k psk -x" passes options through)
 #   make demo     the MicroPython client against a local openssl s_server (PSK, CCM_8)
 #   make bench    tools/bench.py (results in build/bench.json)
@@ -18,13 +19,20 @@ PYTEST_TIMEOUT ?= 600
 
 # Debian packages: the DTLS peers (openssl, gnutls-bin, libcoap3-bin), unshare/nsenter/ip
 # for the GnuTLS network namespace (util-linux, iproute2), the build tools PyPI DTLSSocket
-# compiles tinydtls with (and Python headers), stdbuf (coreutils), python3-venv.
+# compiles tinydtls with (and Python headers), stdbuf (coreutils), python3-venv, tshark
+# (decrypts test captures with a key log; installed without the setuid dumpcap).
 APT_PACKAGES := openssl gnutls-bin libcoap3-bin util-linux iproute2 coreutils \
-	autoconf automake libtool build-essential python3-venv python3-dev
+	autoconf automake libtool build-essential python3-venv python3-dev tshark
 
-.PHONY: setup system-packages test demo bench clean distclean natmod natmod-x64 firmware
+.PHONY: setup system-packages peers test demo bench clean distclean natmod natmod-x64 firmware
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) peers
+
+# Mbed TLS 3.6 with RFC 9146 Connection ID is not in Debian 12: the script fetches trixie's
+# static libraries into build/mbedtls36/ (private apt state, nothing installed) and compiles
+# tests_host/servers/mbedtls_cid_{server,client}.c; later runs only recompile what changed.
+peers: system-packages
+	@sh tests_host/servers/build_mbedtls36.sh
 
 # Installs only what is missing, so a second run costs one dpkg-query per package.
 system-packages:
@@ -44,6 +52,7 @@ system-packages:
 		exit 1; \
 	fi; \
 	echo "make setup: installing Debian packages:$$missing"; \
+	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
 	apt-get -o DPkg::Lock::Timeout=300 update -qq && \
 	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq$$missing
 
