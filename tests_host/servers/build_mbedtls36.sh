@@ -34,7 +34,11 @@ fetch() {
         -o Dir::State::Lists="$APTDIR/lists" -o Dir::Cache="$APTDIR/cache" \
         -o APT::Sandbox::User="$(id -un)" -o Debug::NoLocking=1
     echo "build_mbedtls36: fetching $PACKAGES from Debian $SUITE"
-    apt-get "$@" -qq update
+    if ! apt-get "$@" -qq update || [ -z "$(ls "$APTDIR/lists" | grep _Packages)" ]; then
+        echo "build_mbedtls36: could not fetch the Debian $SUITE package list; the trixie" \
+            "signing keys come with debian-archive-keyring >= 2023.3+deb12u1" >&2
+        exit 1
+    fi
     (cd "$OUT/debs" && apt-get "$@" -qq download $PACKAGES)
     for f in "$OUT"/debs/*.deb; do
         dpkg-deb -x "$f" "$SYSROOT"
