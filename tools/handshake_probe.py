@@ -53,7 +53,7 @@ def leave_free(limit):
     """Fill every free heap block except one contiguous region of `limit` bytes."""
     gc.collect()
     reserve = bytearray(limit - 64)
-    ballast = [None] * 8192
+    ballast = [None] * 2048
     i = 0
     n = 1 << 20
     while n >= 16 and i < len(ballast):
@@ -148,6 +148,8 @@ def main():
             conn.close()
         result["ok"] = True
     except Exception as e:  # reported as data: the caller decides
+        if "--debug" in sys.argv:
+            sys.print_exception(e)
         result["error"] = "%s: %s" % (type(e).__name__, e)
     ballast = None  # noqa: F841
     print(json.dumps(result))

@@ -36,6 +36,7 @@ from .const import (
 from .errors import AlertReceived, ConnectionClosed, DTLSError, HandshakeTimeout
 from .handshake import Reader, Reassembler, fragments, full_message, parse_fragments, vec8, vec16
 from .record import EpochCipher, RecordLayer, parse_datagram
+from .sha256 import Sha256
 
 # Client states, in handshake order (RFC 6347 §4.2.4 state machine, client side).
 STATE_INIT = const(0)
@@ -114,7 +115,7 @@ class Client:
         self._sent_sni = False
         self._hello_verify_count = 0
         self._send_seq = 0  # next handshake message_seq we send (RFC 6347 §4.2.2)
-        self._transcript = bytearray()
+        self._transcript = Sha256()
         self._master = None
         self._server_write = None
         self._flight = []  # (epoch, content type, payload) of our last flight, for resending
@@ -414,7 +415,7 @@ class Client:
         self._cookie = cookie
         # RFC 6347 §4.2.1: the first ClientHello and the HelloVerifyRequest stay out of the
         # handshake hash; the second ClientHello starts it.
-        self._transcript = bytearray()
+        self._transcript = Sha256()
         self._timeout = self.ctx.initial_timeout_ms
         self._send_client_hello(now)
 
@@ -519,7 +520,7 @@ class Client:
 
     def _receive_finished(self, body, seq, now):
         expected = keys.finished_verify_data(self._master, b"server finished",
-                                             keys.transcript_hash(self._transcript))
+                                             self._transcript.digest())
         if not keys.equal_ct(body, expected):
             raise DTLSError("server Finished does not verify", DECRYPT_ERROR)
         self._trace("recv Finished: verified, handshake complete")
@@ -529,7 +530,7 @@ class Client:
             self._add_transcript(HS_FINISHED, seq, body)
             self._peer_flight_end = seq
             verify = keys.finished_verify_data(self._master, b"client finished",
-                                               keys.transcript_hash(self._transcript))
+                                               self._transcript.digest())
             fin_seq = self._send_seq
             self._send_seq += 1
             self.records.write_epoch = 1
@@ -628,7 +629,7 @@ class Client:
         seq += 1
         # With EMS the session hash covers everything up to ClientKeyExchange (RFC 7627 §3);
         # CertificateVerify signs the same messages (RFC 5246 §7.4.8).
-        hs_hash = keys.transcript_hash(self._transcript)
+        hs_hash = self._transcript.digest()
         self._master = keys.master_secret(
             premaster, self._client_random, self._server_random,
             hs_hash if self.extended_master_secret else None)
@@ -639,7 +640,7 @@ class Client:
             self._add_transcript(HS_CERTIFICATE_VERIFY, seq, cv)
             messages.append((0, HS_CERTIFICATE_VERIFY, seq, cv))
             seq += 1
-            hs_hash = keys.transcript_hash(self._transcript)
+            hs_hash = self._transcript.digest()
         self._install_keys()
         verify = keys.finished_verify_data(self._master, b"client finished", hs_hash)
         self._send_seq = seq + 1
@@ -661,7 +662,7 @@ class Client:
         self._server_write = EpochCipher(sk, siv, tag_len)
 
     def _add_transcript(self, msg_type, seq, body):
-        self._transcript += full_message(msg_type, seq, body)
+        self._transcript.update(full_message(msg_type, seq, body))
 
     def _new_flight(self, messages, now):
         """Fragments a flight's messages into records that fit max_datagram and sends it.

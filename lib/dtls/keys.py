@@ -1,6 +1,5 @@
 """TLS 1.2 key schedule as DTLS 1.2 uses it (RFC 5246 §8.1, §6.3, §7.4.9; RFC 7627 §4;
 RFC 4279 §2 for the PSK premaster secret)."""
-import hashlib
 import struct
 
 from .prf import prf
@@ -18,10 +17,6 @@ def psk_premaster(psk):
     struct.pack_into(">H", pms, 2 + n, n)
     pms[4 + n:] = psk
     return pms
-
-
-def transcript_hash(transcript):
-    return hashlib.sha256(bytes(transcript)).digest()
 
 
 def master_secret(premaster, client_random, server_random, session_hash=None):

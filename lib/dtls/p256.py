@@ -339,20 +339,26 @@ def scalar_mult_base(k):
     return _to_affine(X, Y, Z)
 
 
+_WNAF_LEN = 258  # digits of a scalar below 2^256, with room for the final carry
+
+
 def _wnaf(k, w):
-    # Width-w NAF, least significant digit first: each digit 0 or odd with |d| < 2^(w-1).
+    # Width-w NAF, least significant digit first: each digit 0 or odd with |d| < 2^(w-1),
+    # stored as d + 128 in a fixed-size bytearray (a growing list of ints would need a
+    # 4 KB contiguous block on a 64-bit port, which a fragmented small heap may not have).
     half = 1 << (w - 1)
     full = 1 << w
-    out = []
+    out = bytearray(b"\x80" * _WNAF_LEN)
+    i = 0
     while k:
-        d = 0
         if k & 1:
             d = k & (full - 1)
             if d >= half:
                 d -= full
             k -= d
-        out.append(d)
+            out[i] = d + 128
         k >>= 1
+        i += 1
     return out
 
 
@@ -366,19 +372,19 @@ def mul_add_vartime(u1, u2, point):
     qxs, qys = _odd_multiples(x, y, 8)
     n1 = _wnaf(u1 % N, 6)
     n2 = _wnaf(u2 % N, 5)
-    length = max(len(n1), len(n2))
-    n1 += [0] * (length - len(n1))
-    n2 += [0] * (length - len(n2))
+    length = _WNAF_LEN
+    while length and n1[length - 1] == 128 and n2[length - 1] == 128:
+        length -= 1
     X, Y, Z = 1, 1, 0
     for i in range(length - 1, -1, -1):
         if Z:
             X, Y, Z = _dbl(X, Y, Z)
-        d = n1[i]
+        d = n1[i] - 128
         if d > 0:
             X, Y, Z = _add_mixed(X, Y, Z, _G_ODD_X[d >> 1], _G_ODD_Y[d >> 1])
         elif d < 0:
             X, Y, Z = _add_mixed(X, Y, Z, _G_ODD_X[-d >> 1], P - _G_ODD_Y[-d >> 1])
-        d = n2[i]
+        d = n2[i] - 128
         if d > 0:
             X, Y, Z = _add_mixed(X, Y, Z, qxs[d >> 1], qys[d >> 1])
         elif d < 0:

@@ -11,7 +11,8 @@ the transcript keeps growing.
 
 With the C module (dtls.backend.native) the state is a small bytearray that copies in C.
 Without it, the fallback keeps hashlib's copy() where it exists (CPython) and otherwise the
-bytes themselves, hashing them at each digest().
+messages themselves, hashing them at each digest(). They are kept as a list of chunks, not
+one growing buffer, so no large contiguous block is needed on a fragmented heap.
 """
 import hashlib
 
@@ -26,7 +27,7 @@ class Sha256:
         elif hasattr(hashlib.sha256(), "copy"):
             self._hash = hashlib.sha256()
         else:
-            self._data = bytearray()
+            self._chunks = []
         if data is not None:
             self.update(data)
 
@@ -36,7 +37,7 @@ class Sha256:
         elif hasattr(self, "_hash"):
             self._hash.update(data)
         else:
-            self._data += data
+            self._chunks.append(bytes(data))
 
     def digest(self):
         """Hash of everything so far; the object stays usable."""
@@ -44,7 +45,10 @@ class Sha256:
             return _native.sha256_digest(self._state)
         if hasattr(self, "_hash"):
             return self._hash.copy().digest()
-        return hashlib.sha256(self._data).digest()
+        h = hashlib.sha256()
+        for chunk in self._chunks:
+            h.update(chunk)
+        return h.digest()
 
     def copy(self):
         other = Sha256()
@@ -53,5 +57,5 @@ class Sha256:
         elif hasattr(self, "_hash"):
             other._hash = self._hash.copy()
         else:
-            other._data = bytearray(self._data)
+            other._chunks = list(self._chunks)
         return other
