@@ -2,6 +2,7 @@
 data both ways, several connections in one event loop (one through a lossy relay),
 retransmission timers that run while the application awaits something else, recv
 timeouts and cancellation, and the error semantics of the blocking driver."""
+import json
 import os
 import subprocess
 import sys
@@ -285,3 +286,58 @@ def test_errors_match_blocking_driver(tinydtls_peer):
         if "HandshakeTimeout" in line:
             ms = int(line.split("after_ms=")[1].split()[0])
             assert 2400 <= ms <= 3500, line
+
+
+RESUME = """
+async def main(port, ident, key):
+    ctx = make_ctx(ident, key)
+    conn = await dtls.aio.connect(ctx, "127.0.0.1", port)
+    session = conn.session
+    await conn.send(b"first")
+    await conn.close()
+    blob = session.to_bytes()      # what a device keeps across deep sleep
+    conn = await dtls.aio.connect(ctx, "127.0.0.1", port,
+                                  session=dtls.Session.from_bytes(blob))
+    print("resumed:", conn.resumed)
+    await conn.send(b"second")
+    await conn.close()
+asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
+"""
+
+
+def test_session_resumption(start_peer):
+    """Session-ID resumption (RFC 5246 §7.4.1.2) through the asyncio driver."""
+    peer = start_peer("openssl", naccept=2, extra_args=["-no_ticket"])
+    lines = run_mp(RESUME, peer.port, peer.psk_identity, peer.psk_key_hex)
+    assert lines == ["resumed: True"], lines
+    assert peer.wait_for("second", timeout=5), peer.output()
+
+
+ECDHE = """
+async def main(port, d):
+    def rd(name):
+        with open(d + "/" + name, "rb") as f:
+            return f.read()
+    ctx = dtls.Context(ca=[rd("ca-cert.der")], cert=rd("device-cert.der"),
+                       key=rd("device-key.der"))
+    conn = await dtls.aio.connect(ctx, "127.0.0.1", port, server_hostname="localhost")
+    print("cipher:", conn.cipher_suite)
+    await conn.send(b"over ecdhe")
+    await conn.close()
+asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
+"""
+
+
+def test_ecdhe_with_client_certificate(tmp_path):
+    """ECDHE-ECDSA with mutual authentication (credentials from tools/credentials.py)
+    against openssl s_server: the P-256 work runs in the pump task as well."""
+    port = peers.free_port()
+    res = subprocess.run([sys.executable, os.path.join(mp.TOOLS, "credentials.py"), "pki",
+                          "--out", str(tmp_path), "--port", str(port), "--json"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    cmd = json.loads(res.stdout)["commands"]["openssl-cert"]
+    with peers.Peer("openssl", peers._line_buffered(cmd), port, "-", b"-", stdin=True) as srv:
+        lines = run_mp(ECDHE, port, str(tmp_path / "device"))
+        assert lines == ["cipher: TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8"], lines
+        assert srv.wait_for("over ecdhe", timeout=5), srv.output()

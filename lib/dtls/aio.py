@@ -51,10 +51,11 @@ class Connection:
     `await dtls.aio.wrap_socket(ctx, sock)`; the socket is made non-blocking.
     """
 
-    def __init__(self, sock, ctx, server_hostname=None, recv_buffer_size=2048):
+    def __init__(self, sock, ctx, server_hostname=None, recv_buffer_size=2048,
+                 server_ip=None, session=None):
         sock.setblocking(False)
         self.sock = sock
-        self.core = Client(ctx, server_hostname)
+        self.core = Client(ctx, server_hostname, server_ip, session)
         self._clock = Clock()
         self._recv_size = recv_buffer_size
         self._stream = asyncio.StreamReader(sock) if _MICROPYTHON else None
@@ -71,6 +72,16 @@ class Connection:
     @property
     def cipher_suite(self):
         return self.core.cipher_suite_name
+
+    @property
+    def session(self):
+        """A dtls.Session to resume later (None if the server offered no resumption)."""
+        return self.core.session
+
+    @property
+    def resumed(self):
+        """True when this handshake resumed the offered session."""
+        return self.core.resumed
 
     def settimeout(self, seconds):
         """Timeout for recv (None: wait forever; 0: return at once)."""
@@ -291,25 +302,34 @@ def _is_asyncio_timeout(e):
     return isinstance(e, asyncio.TimeoutError)
 
 
-async def wrap_socket(ctx, sock, server_hostname=None, do_handshake=True):
-    """Runs DTLS over a connected UDP socket; returns a handshaken aio Connection."""
-    conn = Connection(sock, ctx, server_hostname=server_hostname)
+async def wrap_socket(ctx, sock, server_hostname=None, do_handshake=True, server_ip=None,
+                      session=None):
+    """Runs DTLS over a connected UDP socket; returns a handshaken aio Connection.
+    server_hostname, server_ip and session as for Context.wrap_socket."""
+    conn = Connection(sock, ctx, server_hostname=server_hostname, server_ip=server_ip,
+                      session=session)
     if do_handshake:
         await conn.do_handshake()
     return conn
 
 
-async def connect(ctx, host, port, server_hostname=None, do_handshake=True):
+async def connect(ctx, host, port, server_hostname=None, do_handshake=True, session=None):
     """Resolves host (blocking, as socket.getaddrinfo is on MicroPython), opens and
-    connects a UDP socket and runs the handshake; returns an aio Connection."""
+    connects a UDP socket and runs the handshake; returns an aio Connection. As with
+    Context.connect, an IP literal host is checked against the certificate's iPAddress
+    entries and a name is sent as SNI and checked against its dNSName entries."""
     ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
     sock = socket.socket(ai[0], socket.SOCK_DGRAM)
     try:
         sock.connect(ai[-1])
-        if server_hostname is None and not is_ip_literal(host):
+        server_ip = None
+        if is_ip_literal(host):
+            server_ip = host
+        elif server_hostname is None:
             server_hostname = host
         return await wrap_socket(ctx, sock, server_hostname=server_hostname,
-                                 do_handshake=do_handshake)
+                                 do_handshake=do_handshake, server_ip=server_ip,
+                                 session=session)
     except BaseException:
         sock.close()
         raise
