@@ -259,3 +259,18 @@ def test_mutated_flights_replayed_in_micropython():
     fig = dict(zip(summary[1::2], (int(x) for x in summary[2::2])))
     assert fig["cases"] == len(cases), lines[-1]
     assert fig["retained_max"] <= 2048 and fig["last"] <= fig["retained_first"] + 512, lines[-1]
+
+
+# ------------------------------------------------------------------ atheris smoke run
+
+def test_atheris_smoke_run():
+    """A short coverage-guided run of every tools/fuzz.py target (make fuzz runs 1,000,000
+    inputs); a crash makes tools/fuzz.py exit 1 and print the input's file."""
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, os.path.join(mp.TOOLS, "fuzz.py"), "--runs", "3000"],
+                         capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    for name in ("datagram", "fragments", "client", "x509"):
+        line = [ln for ln in res.stdout.splitlines() if ln.startswith(name)][0]
+        assert int(line.split()[1]) == 3000 and line.endswith("ok"), line
