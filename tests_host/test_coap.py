@@ -539,7 +539,8 @@ d = Message.decode(m.encode())
 check("repeat", d.option_values(URI_PATH) == [b"a", b"b"] and d.payload == b"x")
 
 # uint options are minimal (§3.2).
-check("uint", uint_bytes(0) == b"" and uint_bytes(255) == b"\xff" and uint_bytes(256) == b"\x01\x00")
+check("uint", uint_bytes(0) == b"" and uint_bytes(255) == b"\xff"
+      and uint_bytes(256) == b"\x01\x00")
 # Block option (RFC 7959 §2.2): NUM << 4 | M << 3 | SZX.
 check("block", block_value(0, False, 6) == b"\x06" and block_value(1, True, 2) == b"\x1a"
       and parse_block(b"\x1a") == (1, True, 2))
