@@ -5,6 +5,7 @@
 #   make test     the host test suite (PYTEST_ARGS="-k psk -x" passes options through)
 #   make demo     the MicroPython client against a local openssl s_server (PSK, CCM_8)
 #   make bench    tools/bench.py (results in build/bench.json)
+#   make dist     .mpy of each package in dist/mpy/<package> (tools/build_dist.py) + make natmod
 #   make clean    build output and caches; `make distclean` also removes .venv/
 
 SHELL := /bin/bash
@@ -24,7 +25,8 @@ PYTEST_TIMEOUT ?= 600
 APT_PACKAGES := openssl gnutls-bin libcoap3-bin util-linux iproute2 coreutils \
 	autoconf automake libtool build-essential python3-venv python3-dev tshark
 
-.PHONY: setup system-packages peers test demo bench clean distclean natmod natmod-x64 firmware
+.PHONY: setup system-packages peers test demo bench clean distclean natmod natmod-x64 firmware \
+	dist
 
 setup: system-packages $(STAMP) peers
 
@@ -89,6 +91,11 @@ natmod natmod-x64: setup
 
 firmware:
 	@$(MAKE) --no-print-directory -C firmware $@
+
+# Packages (dtls, dtls-ecc, coap) compiled with mpy-cross, each with a package.json for
+# `mpremote mip install dist/mpy/<package>/package.json`; the C module per arch as natmod.
+dist: setup natmod
+	$(VENV)/bin/python tools/build_dist.py
 
 clean:
 	rm -rf build dist .pytest_cache
