@@ -20,6 +20,11 @@
       --reconnect          after the first exchange close, connect again resuming the session,
                            and repeat the exchange; prints "resumed: yes|no" per handshake
       --tickets            ask for RFC 5077 session tickets (resumption also works by session ID)
+      --heartbeat          negotiate RFC 6520 heartbeat; after the sends, probe the server
+                           once and print "heartbeat: answered|unanswered|refused"
+      --mfl N              ask for max_fragment_length N (512, 1024, 2048, 4096; RFC 6066)
+      --record-size-limit N  announce record_size_limit N (RFC 8449)
+      --cid                negotiate a Connection ID (RFC 9146); prints "cid: <hex>|none"
       --keylog FILE        append NSS key-log lines (for Wireshark/tshark; exposes the keys)
       -v                   trace flights, retransmissions and alerts on stderr
 
@@ -49,7 +54,8 @@ USAGE = "usage: dtls_client.py HOST PORT [--psk-identity TEXT --psk-key HEX] [--
         "[--server-rpk FILE] [--sni NAME] [--cert FILE --key FILE | --key FILE --rpk] " \
         "[--cipher NAME]... " \
         "[--send TEXT]... [--send-hex HEX]... [--send-file PATH]... [--hex] [--wait S] [--timeout S] " \
-        "[--max-datagram N] [--rfc7925-timers] [--reconnect] [--tickets] [--keylog FILE] [-v]"
+        "[--max-datagram N] [--rfc7925-timers] [--reconnect] [--tickets] [--heartbeat] " \
+        "[--mfl N] [--record-size-limit N] [--cid] [--keylog FILE] [-v]"
 
 
 class UsageError(Exception):
@@ -83,12 +89,14 @@ def parse_args(argv):
             "verbose": False, "identity": None, "key": None, "max_datagram": None,
             "rfc7925": False, "ca": [], "server_rpk": None, "sni": None, "cert": None,
             "own_key": None, "rpk": False, "keylog": None,
-            "reconnect": False, "tickets": False}
+            "reconnect": False, "tickets": False, "heartbeat": False, "cid": False,
+            "mfl": None, "rsl": None}
     positional = []
     i = 0
     with_value = ("--psk-identity", "--psk-key", "--cipher", "--send", "--send-hex",
                   "--send-file", "--wait", "--timeout", "--max-datagram", "--ca",
-                  "--server-rpk", "--sni", "--cert", "--key", "--keylog")
+                  "--server-rpk", "--sni", "--cert", "--key", "--keylog", "--mfl",
+                  "--record-size-limit")
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
@@ -129,6 +137,10 @@ def parse_args(argv):
                 opts["own_key"] = _read_file(v)
             elif a == "--keylog":
                 opts["keylog"] = v
+            elif a == "--mfl":
+                opts["mfl"] = _number(v, a, int)
+            elif a == "--record-size-limit":
+                opts["rsl"] = _number(v, a, int)
             continue
         if a == "--hex":
             opts["hex"] = True
@@ -142,6 +154,10 @@ def parse_args(argv):
             opts["reconnect"] = True
         elif a == "--tickets":
             opts["tickets"] = True
+        elif a == "--heartbeat":
+            opts["heartbeat"] = True
+        elif a == "--cid":
+            opts["cid"] = True
         elif a.startswith("-") and len(a) > 1:
             raise UsageError("unknown option " + a)
         else:
@@ -198,6 +214,14 @@ def make_context(opts, trace=None):
         kwargs["keylog"] = opts["keylog"]
     if opts["tickets"]:
         kwargs["session_tickets"] = True
+    if opts["heartbeat"]:
+        kwargs["heartbeat"] = True
+    if opts["cid"]:
+        kwargs["connection_id"] = True
+    if opts["mfl"]:
+        kwargs["max_fragment_length"] = opts["mfl"]
+    if opts["rsl"]:
+        kwargs["record_size_limit"] = opts["rsl"]
     if opts["identity"] is not None:
         kwargs["psk"] = (opts["identity"], opts["key"])
     if opts["ca"]:
@@ -232,8 +256,17 @@ def exchange(ctx, opts, session, trace):
         print("crypto:", dtls.crypto_backend())
         if opts["reconnect"]:
             print("resumed:", "yes" if conn.resumed else "no")
+        if opts["cid"]:
+            cid = conn.core.connection_id
+            print("cid:", "none" if cid is None else (cid.hex() or "empty"))
         for data in opts["sends"]:
             conn.send(data)
+        if opts["heartbeat"]:
+            if not conn.core.heartbeat_allowed:
+                print("heartbeat: refused")
+            else:
+                print("heartbeat:", "answered" if conn.heartbeat(opts["wait"] or 2)
+                      else "unanswered")
         wait_ms = int(opts["wait"] * 1000)
         t0 = _ms()
         while True:

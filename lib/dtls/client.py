@@ -23,16 +23,16 @@ except ImportError:  # CPython
 from . import keys
 from .const import (
     ALERT_FATAL, ALERT_WARNING, CLOSE_NOTIFY, CT_ALERT, CT_APPLICATION_DATA,
-    CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, DECODE_ERROR, DECRYPT_ERROR, DTLS_1_0, DTLS_1_2,
-    EXT_CLIENT_CERTIFICATE_TYPE, EXT_EC_POINT_FORMATS, EXT_EXTENDED_MASTER_SECRET,
+    CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, CT_HEARTBEAT, DECODE_ERROR, DECRYPT_ERROR, DTLS_1_0,
+    DTLS_1_2, EXT_CLIENT_CERTIFICATE_TYPE, EXT_CONNECTION_ID, EXT_EC_POINT_FORMATS,
+    EXT_EXTENDED_MASTER_SECRET, EXT_HEARTBEAT, EXT_MAX_FRAGMENT_LENGTH, EXT_RECORD_SIZE_LIMIT,
     EXT_RENEGOTIATION_INFO, EXT_SERVER_CERTIFICATE_TYPE, EXT_SERVER_NAME, EXT_SESSION_TICKET,
-    HANDSHAKE_FAILURE, HS_NEW_SESSION_TICKET,
-    HS_CERTIFICATE, HS_CERTIFICATE_REQUEST, HS_CERTIFICATE_VERIFY, HS_CLIENT_HELLO,
-    HS_CLIENT_KEY_EXCHANGE, HS_FINISHED, HS_HEADER_LEN, HS_HELLO_REQUEST,
-    HS_HELLO_VERIFY_REQUEST, HS_SERVER_HELLO, HS_SERVER_HELLO_DONE, HS_SERVER_KEY_EXCHANGE,
-    ILLEGAL_PARAMETER, KX_ECDHE_ECDSA, KX_PSK, MAX_PLAINTEXT, NO_RENEGOTIATION,
-    PROTOCOL_VERSION, SUITES, UNEXPECTED_MESSAGE, UNSUPPORTED_EXTENSION, alert_name,
-    suite_name)
+    HANDSHAKE_FAILURE, HS_CERTIFICATE, HS_CERTIFICATE_REQUEST, HS_CERTIFICATE_VERIFY,
+    HS_CLIENT_HELLO, HS_CLIENT_KEY_EXCHANGE, HS_FINISHED, HS_HEADER_LEN, HS_HELLO_REQUEST,
+    HS_HELLO_VERIFY_REQUEST, HS_NEW_SESSION_TICKET, HS_SERVER_HELLO, HS_SERVER_HELLO_DONE,
+    HS_SERVER_KEY_EXCHANGE, ILLEGAL_PARAMETER, KX_ECDHE_ECDSA, KX_PSK, MAX_PLAINTEXT,
+    NO_RENEGOTIATION, PROTOCOL_VERSION, SUITES, UNEXPECTED_MESSAGE, UNSUPPORTED_EXTENSION,
+    alert_name, suite_name)
 from .errors import AlertReceived, ConnectionClosed, DTLSError, HandshakeTimeout
 from .handshake import Reader, Reassembler, fragments, full_message, parse_fragments, vec8, vec16
 from .record import EpochCipher, RecordLayer, parse_datagram
@@ -49,6 +49,15 @@ STATE_CLOSED = const(6)
 
 _MAX_HELLO_VERIFY = const(5)  # cookie exchanges honoured per handshake (flood guard)
 _MAX_FUTURE_RECORDS = const(4)  # epoch-1 records held while the server's CCS is missing
+
+_MFL_CODES = (512, 1024, 2048, 4096)  # RFC 6066 §4: codes 1..4
+
+_EXTENSION_NAMES = {
+    0: "server_name", 1: "max_fragment_length", 11: "ec_point_formats", 15: "heartbeat",
+    19: "client_certificate_type", 20: "server_certificate_type",
+    23: "extended_master_secret", 28: "record_size_limit", 35: "session_ticket",
+    54: "connection_id", 0xFF01: "renegotiation_info",
+}
 
 # ServerHello extensions that only an ECDHE offer solicits (RFC 8422, RFC 7250).
 _ECDHE_EXTENSIONS = (EXT_EC_POINT_FORMATS, EXT_SERVER_CERTIFICATE_TYPE,
@@ -80,6 +89,14 @@ class Client:
         self._ticket_expected = False
         self._new_ticket = None
         self._sent_last_flight = False
+        # RFC 6520 heartbeat, RFC 6066 §4 max_fragment_length, RFC 8449 record_size_limit.
+        self._heartbeat_negotiated = False
+        self.heartbeat_allowed = False  # the server accepts our requests
+        self.heartbeats_answered = 0  # requests from the server we answered
+        self.heartbeats_unanswered = 0
+        self._heartbeat_payload = None
+        self._send_limit = MAX_PLAINTEXT
+        self.connection_id = None  # the server's CID we send, when negotiated (RFC 9146)
         self.state = STATE_INIT
         self.records = RecordLayer()
         self.reassembler = Reassembler(ctx.max_handshake_message)
@@ -103,6 +120,7 @@ class Client:
             # RFC 7925 §4.4.1: a certificate is only as good as the identity checked in it.
             raise DTLSError("certificate mode needs server_hostname or server_ip")
         self._expect = ()
+        self._sh_extensions = []
         self._server_cert_type = 0  # X.509 unless negotiated (RFC 7250 §4.2)
         self._client_cert_type = 0
         self._server_key = None
@@ -213,8 +231,49 @@ class Client:
         self._queue_record(CT_APPLICATION_DATA, data)
 
     def max_payload(self):
-        """Largest application payload one datagram can carry with the current settings."""
-        return min(MAX_PLAINTEXT, self.ctx.max_datagram - self.records.overhead(1))
+        """Largest application payload one datagram can carry with the current settings
+        (max_datagram, and the server's max_fragment_length or record_size_limit)."""
+        return min(self._send_limit, self.ctx.max_datagram - self.records.overhead(1))
+
+    def heartbeat(self):
+        """Sends a HeartbeatRequest (RFC 6520 §3) as a liveness probe; the answer shows up as
+        a ("heartbeat",) event. Only one request is outstanding: a new one counts the
+        previous one in heartbeats_unanswered."""
+        if self.state != STATE_CONNECTED:
+            raise DTLSError("handshake not complete")
+        if not self.heartbeat_allowed:
+            raise DTLSError("the server did not agree to receive heartbeat requests")
+        if self._heartbeat_payload is not None:
+            self.heartbeats_unanswered += 1
+        self._heartbeat_payload = self.ctx.rng(16)
+        self.resend_heartbeat()
+
+    def resend_heartbeat(self):
+        """Retransmits the outstanding request (RFC 6520 §4: DTLS retransmits it)."""
+        if self._heartbeat_payload is not None:
+            self._queue_record(CT_HEARTBEAT, self._heartbeat_message(1, self._heartbeat_payload))
+
+    def _heartbeat_message(self, kind, payload):
+        # type, payload_length, payload, at least 16 bytes of random padding (RFC 6520 §4)
+        return struct.pack(">BH", kind, len(payload)) + payload + self.ctx.rng(16)
+
+    def _receive_heartbeat(self, msg):
+        if not self._heartbeat_negotiated or len(msg) < 3:
+            return
+        kind = msg[0]
+        n = (msg[1] << 8) | msg[2]
+        # RFC 6520 §4: a payload_length that does not fit the record with 16 bytes of
+        # padding is discarded silently (the Heartbleed check).
+        if 3 + n + 16 > len(msg):
+            return
+        payload = bytes(msg[3:3 + n])
+        if kind == 1:
+            self._queue_record(CT_HEARTBEAT, self._heartbeat_message(2, payload))
+            self.heartbeats_answered += 1
+        elif kind == 2 and self._heartbeat_payload is not None \
+                and keys.equal_ct(payload, self._heartbeat_payload):
+            self._heartbeat_payload = None
+            self._events.append(("heartbeat",))
 
     def close(self):
         """Sends close_notify (RFC 5246 §7.2.1) if the connection is up; idempotent."""
@@ -234,9 +293,10 @@ class Client:
             if len(self._future) < _MAX_FUTURE_RECORDS:
                 self._future.append((ctype, version, epoch, seq, bytes(seq8), bytes(fragment)))
             return
-        plaintext = self.records.unprotect(ctype, version, epoch, seq, seq8, fragment)
-        if plaintext is None:
+        opened = self.records.unprotect(ctype, version, epoch, seq, seq8, fragment)
+        if opened is None:
             return
+        ctype, plaintext = opened
         if ctype == CT_HANDSHAKE:
             self._receive_handshake(plaintext, epoch, now)
         elif ctype == CT_CHANGE_CIPHER_SPEC:
@@ -247,6 +307,9 @@ class Client:
             # Data is only valid in the protected epoch once the handshake is complete.
             if self.state == STATE_CONNECTED and epoch == 1 and len(plaintext):
                 self._events.append(("data", bytes(plaintext)))
+        elif ctype == CT_HEARTBEAT:
+            if self.state == STATE_CONNECTED and epoch == 1:
+                self._receive_heartbeat(plaintext)
         # Unknown content types are dropped.
 
     def _receive_alert(self, payload):
@@ -449,7 +512,12 @@ class Client:
                 if etype in seen:
                     raise DTLSError("duplicate extension %d" % etype, ILLEGAL_PARAMETER)
                 seen.append(etype)
-                self._server_hello_extension(etype, data)
+            # Second pass, so record_size_limit can take precedence wherever it stands.
+            self._sh_extensions = seen
+            ext.pos = 0
+            while ext.remaining():
+                etype = ext.u16()
+                self._server_hello_extension(etype, ext.vec16())
         self.extended_master_secret = EXT_EXTENDED_MASTER_SECRET in seen
         sess = self.offered_session
         if sess is not None and self.session_id and self.session_id == self._offered_session_id:
@@ -463,9 +531,13 @@ class Client:
         elif not self.extended_master_secret and self.ctx.require_ems:
             raise DTLSError("server does not support extended master secret",
                             HANDSHAKE_FAILURE)
-        self._trace("recv ServerHello: %s, extended master secret %s, %s" % (
-            suite_name(suite), "yes" if self.extended_master_secret else "no",
-            "resumed" if self.resumed else "full handshake"))
+        if self.connection_id is not None:
+            # RFC 9146 §4: from epoch 1 on, our records carry the server's CID (if any).
+            if len(self.connection_id):
+                self.records.write_cid = self.connection_id
+        self._trace("recv ServerHello: %s, %s, extensions %s" % (
+            suite_name(suite), "resumed" if self.resumed else "full handshake",
+            ",".join([_EXTENSION_NAMES.get(e, str(e)) for e in seen]) or "none"))
 
     def _server_hello_extension(self, etype, data):
         if etype == EXT_EXTENDED_MASTER_SECRET:
@@ -484,6 +556,31 @@ class Client:
         elif etype == EXT_SERVER_NAME and self._sent_sni:
             if len(data):
                 raise DTLSError("server_name extension not empty", DECODE_ERROR)
+        elif etype == EXT_MAX_FRAGMENT_LENGTH and self.ctx.max_fragment_length:
+            # RFC 6066 §4: the server echoes our value or the handshake fails.
+            if len(data) != 1 or data[0] != _MFL_CODES.index(self.ctx.max_fragment_length) + 1:
+                raise DTLSError("server changed max_fragment_length", ILLEGAL_PARAMETER)
+            if EXT_RECORD_SIZE_LIMIT not in self._sh_extensions:
+                self._send_limit = self.ctx.max_fragment_length
+        elif etype == EXT_RECORD_SIZE_LIMIT and self.ctx.record_size_limit:
+            # RFC 8449 §4: the most plaintext the server accepts per record; takes precedence
+            # over max_fragment_length (§5).
+            if len(data) != 2:
+                raise DTLSError("bad record_size_limit", DECODE_ERROR)
+            limit = (data[0] << 8) | data[1]
+            if limit < 64:
+                raise DTLSError("record_size_limit below 64", ILLEGAL_PARAMETER)
+            self._send_limit = min(limit, MAX_PLAINTEXT)
+        elif etype == EXT_HEARTBEAT and self.ctx.heartbeat:
+            if len(data) != 1 or data[0] not in (1, 2):
+                raise DTLSError("bad heartbeat extension", ILLEGAL_PARAMETER)
+            self._heartbeat_negotiated = True
+            self.heartbeat_allowed = data[0] == 1
+        elif etype == EXT_CONNECTION_ID and self.ctx.connection_id:
+            r = Reader(data)
+            cid = bytes(r.vec8())
+            r.end()
+            self.connection_id = cid
         elif etype in _ECDHE_EXTENSIONS and self._offers_ecdhe:
             choice = self._ecdhe().check_server_hello_extension(self.ctx, etype, data)
             if choice is not None:
@@ -588,6 +685,18 @@ class Client:
             self._sent_sni = True
         if self._offers_ecdhe:
             exts += self._ecdhe().hello_extensions(self.ctx)
+        ctx = self.ctx
+        if ctx.max_fragment_length:
+            exts += struct.pack(">HHB", EXT_MAX_FRAGMENT_LENGTH, 1,
+                                _MFL_CODES.index(ctx.max_fragment_length) + 1)
+        if ctx.record_size_limit:
+            exts += struct.pack(">HHH", EXT_RECORD_SIZE_LIMIT, 2, ctx.record_size_limit)
+        if ctx.heartbeat:
+            # mode 1: peer_allowed_to_send (we answer the server's requests)
+            exts += struct.pack(">HHB", EXT_HEARTBEAT, 1, 1)
+        if ctx.connection_id:
+            # RFC 9146 §3: our CID is empty: the server sends us plain records.
+            exts += struct.pack(">HHB", EXT_CONNECTION_ID, 1, 0)
         # RFC 7627: extended master secret; RFC 5746 §3.4: empty renegotiation_info.
         exts += struct.pack(">HH", EXT_EXTENDED_MASTER_SECRET, 0)
         exts += struct.pack(">HHB", EXT_RENEGOTIATION_INFO, 1, 0)
@@ -678,7 +787,8 @@ class Client:
             if msg_type is None:
                 flight.append((epoch, CT_CHANGE_CIPHER_SPEC, body))
                 continue
-            room = self.ctx.max_datagram - self.records.overhead(epoch) - HS_HEADER_LEN
+            room = min(self.ctx.max_datagram - self.records.overhead(epoch),
+                       self._send_limit) - HS_HEADER_LEN
             for frag in fragments(msg_type, seq, body, room):
                 flight.append((epoch, CT_HANDSHAKE, frag))
         self._flight = flight

@@ -56,6 +56,7 @@ class Connection:
         self._timeout_ms = None
         self._icmp_refused = False
         self._eof = False
+        self._heartbeat_answered = False
         if do_handshake:
             self.do_handshake()
 
@@ -138,6 +139,38 @@ class Connection:
 
     read = recv
 
+    def heartbeat(self, timeout=5):
+        """Liveness probe (RFC 6520, negotiated with Context(heartbeat=True)): sends a
+        HeartbeatRequest, resends it each retransmission period, and returns True when the
+        server answers within `timeout` seconds, False otherwise. Data that arrives
+        meanwhile is kept for recv()."""
+        core = self.core
+        core.heartbeat()
+        self._heartbeat_answered = False
+        self._flush()
+        clock = self._clock
+        start = clock.now()
+        period = core.ctx.initial_timeout_ms
+        resend = start + period
+        end = start + int(timeout * 1000)
+        while not self._heartbeat_answered:
+            now = clock.now()
+            if now >= end:
+                return False
+            if now >= resend:
+                core.resend_heartbeat()
+                self._flush()
+                period = min(2 * period, core.ctx.max_timeout_ms)
+                resend = now + period
+            try:
+                self._wait_and_feed(min(resend, end))
+            finally:
+                self._flush()
+            self._collect_events()
+            if self._eof:
+                return False
+        return True
+
     def close(self):
         """Sends close_notify and closes the socket."""
         if self.sock is None:
@@ -209,6 +242,8 @@ class Connection:
                 self._pending.append(ev[1])
             elif ev[0] == "closed":
                 self._eof = True
+            elif ev[0] == "heartbeat":
+                self._heartbeat_answered = True
 
     def _abort(self):
         """Sends what the core queued (its fatal alert) and closes the socket."""

@@ -20,6 +20,8 @@ CT_CHANGE_CIPHER_SPEC = const(20)
 CT_ALERT = const(21)
 CT_HANDSHAKE = const(22)
 CT_APPLICATION_DATA = const(23)
+CT_HEARTBEAT = const(24)  # RFC 6520
+CT_TLS12_CID = const(25)  # RFC 9146
 
 # Handshake messages (RFC 5246 §7.4, RFC 6347 §4.3.2)
 HS_HEADER_LEN = const(12)

@@ -44,6 +44,14 @@ class Context:
                     seconds since 1970-01-01 UTC.
     max_chain_depth: most certificates accepted below the trust anchor (default 4).
 
+    heartbeat:      negotiate RFC 6520 heartbeat: answer the server's requests and, if it
+                    agrees, send our own as keep-alive/liveness probes (conn.heartbeat()).
+    max_fragment_length: 512, 1024, 2048 or 4096 (RFC 6066 §4): ask the server to send
+                    records no larger; ours are kept to it too.
+    record_size_limit: the largest record plaintext we accept, 64..16384 (RFC 8449); the
+                    server's own limit is respected when it sends one.
+    connection_id:  negotiate RFC 9146 Connection ID (ours empty), so the session survives a
+                    NAT rebinding or a change of our address/port.
     session_tickets: ask servers for RFC 5077 session tickets (4 more bytes per ClientHello);
                     resumption by session ID works without them.
     keylog:         a path or callable(str): receives an NSS key-log line ("CLIENT_RANDOM
@@ -55,7 +63,9 @@ class Context:
                  handshake_timeout_ms=60000, max_datagram=DEFAULT_MAX_DATAGRAM,
                  max_handshake_message=8192, require_ems=False, rng=None, trace=None,
                  ca=None, server_rpk=None, cert=None, key=None, client_rpk=False,
-                 clock="auto", max_chain_depth=4, keylog=None, session_tickets=False):
+                 clock="auto", max_chain_depth=4, keylog=None, session_tickets=False,
+                 heartbeat=False, max_fragment_length=None, record_size_limit=None,
+                 connection_id=False):
         self.psk_identity = None
         self.psk_key = None
         if psk is not None:
@@ -83,6 +93,14 @@ class Context:
         self.max_chain_depth = max_chain_depth
         self.keylog = keylog
         self.session_tickets = session_tickets
+        self.heartbeat = heartbeat
+        if max_fragment_length not in (None, 512, 1024, 2048, 4096):
+            raise ValueError("max_fragment_length must be 512, 1024, 2048 or 4096")
+        self.max_fragment_length = max_fragment_length
+        if record_size_limit is not None and not 64 <= record_size_limit <= 16384:
+            raise ValueError("record_size_limit must be 64..16384")
+        self.record_size_limit = record_size_limit
+        self.connection_id = connection_id
         if ca is not None:
             self.load_verify_locations(ca)
         if server_rpk is not None:

@@ -12,7 +12,7 @@ except ImportError:  # CPython
         return x
 
 from .ccm import AesCcm
-from .const import DTLS_1_2, MAX_CIPHERTEXT, RECORD_HEADER_LEN
+from .const import CT_TLS12_CID, DTLS_1_2, MAX_CIPHERTEXT, RECORD_HEADER_LEN
 from .errors import DTLSError
 
 _EXPLICIT_NONCE_LEN = const(8)
@@ -83,6 +83,26 @@ class EpochCipher:
         struct.pack_into(">BHH", aad, 8, ctype, version, plen)
         return self._ccm.open(self._nonce, aad, fragment[_EXPLICIT_NONCE_LEN:])
 
+    # RFC 9146 §5: a tls12_cid record authenticates a placeholder, the content type twice,
+    # the CID and its length, and the length of the inner plaintext (content || type || pad).
+
+    def _cid_aad(self, seq8, version, cid, inner_len):
+        return b"\xff" * 8 + bytes((CT_TLS12_CID, len(cid), CT_TLS12_CID)) + \
+            struct.pack(">H", version) + bytes(seq8) + bytes(cid) + struct.pack(">H", inner_len)
+
+    def seal_cid(self, seq8, version, cid, inner):
+        self._nonce[4:12] = seq8
+        return bytes(seq8) + self._ccm.seal(self._nonce,
+                                            self._cid_aad(seq8, version, cid, len(inner)), inner)
+
+    def open_cid(self, seq8, version, cid, fragment):
+        ilen = len(fragment) - _EXPLICIT_NONCE_LEN - self.tag_len
+        if ilen < 0:
+            return None
+        self._nonce[4:12] = fragment[0:_EXPLICIT_NONCE_LEN]
+        return self._ccm.open(self._nonce, self._cid_aad(seq8, version, cid, ilen),
+                              fragment[_EXPLICIT_NONCE_LEN:])
+
 
 def parse_datagram(datagram):
     """Splits a datagram into records (RFC 6347 §4.1: several records may share a datagram).
@@ -118,6 +138,9 @@ class RecordLayer:
         self.write_seq = [0, 0]
         self.write_ciphers = [None, None]
         self._seq8 = bytearray(8)
+        # RFC 9146: the CID the server asked us to put in protected records (None: no CID).
+        # Ours is always empty, so the server's records keep the plain format.
+        self.write_cid = None
 
     def set_write_cipher(self, epoch, cipher):
         self.write_ciphers[epoch] = cipher
@@ -129,7 +152,12 @@ class RecordLayer:
 
     def overhead(self, epoch):
         cipher = self.write_ciphers[epoch]
-        return RECORD_HEADER_LEN + (cipher.overhead() if cipher else 0)
+        if cipher is None:
+            return RECORD_HEADER_LEN
+        extra = 0
+        if epoch and self.write_cid is not None:
+            extra = len(self.write_cid) + 1  # the CID, and the inner content type byte
+        return RECORD_HEADER_LEN + cipher.overhead() + extra
 
     def protect(self, ctype, payload, epoch=None):
         """Builds one record of `payload` in `epoch` (default: the current write epoch)."""
@@ -143,14 +171,19 @@ class RecordLayer:
         seq8 = self._seq8
         struct.pack_into(">HHI", seq8, 0, epoch, seq >> 32, seq & 0xFFFFFFFF)
         cipher = self.write_ciphers[epoch]
+        cid = self.write_cid
+        if cipher is not None and epoch and cid is not None:
+            frag = cipher.seal_cid(seq8, DTLS_1_2, cid, payload + bytes((ctype,)))
+            return struct.pack(">BH", CT_TLS12_CID, DTLS_1_2) + bytes(seq8) + cid + \
+                struct.pack(">H", len(frag)) + frag
         if cipher is not None:
             payload = cipher.seal(seq8, ctype, DTLS_1_2, payload)
         return struct.pack(">BH", ctype, DTLS_1_2) + bytes(seq8) + \
             struct.pack(">H", len(payload)) + payload
 
     def unprotect(self, ctype, version, epoch, seq, seq8, fragment):
-        """Returns the plaintext of a record of the current read epoch, or None when the
-        record must be dropped: wrong epoch, replayed, or failing authentication
+        """Returns (content type, plaintext) of a record of the current read epoch, or None
+        when the record must be dropped: wrong epoch, replayed, or failing authentication
         (RFC 6347 §4.1.2.1, §4.1.2.6, §4.1.2.7). The replay window covers only protected
         epochs: epoch-0 records carry no MAC, so marking them would let a forger block
         genuine ones; the handshake deduplicates those by message_seq."""
@@ -158,11 +191,24 @@ class RecordLayer:
             return None
         cipher = self.read_cipher
         if cipher is None:
-            return fragment
+            return None if ctype == CT_TLS12_CID else (ctype, fragment)
         if self.window.seen(seq):
             return None
-        plaintext = cipher.open(seq8, ctype, version, fragment)
-        if plaintext is None:
-            return None
+        if ctype == CT_TLS12_CID:
+            # Our CID is empty, so the record carries none (RFC 9146 §3). The real type is
+            # the last non-zero byte of the inner plaintext (§4).
+            inner = cipher.open_cid(seq8, version, b"", fragment)
+            if inner is None:
+                return None
+            end = len(inner)
+            while end and inner[end - 1] == 0:
+                end -= 1
+            if not end:
+                return None
+            ctype, plaintext = inner[end - 1], inner[:end - 1]
+        else:
+            plaintext = cipher.open(seq8, ctype, version, fragment)
+            if plaintext is None:
+                return None
         self.window.mark(seq)
-        return plaintext
+        return ctype, plaintext
