@@ -21,9 +21,12 @@ PYTEST_TIMEOUT ?= 600
 # Debian packages: the DTLS peers (openssl, gnutls-bin, libcoap3-bin), unshare/nsenter/ip
 # for the GnuTLS network namespace (util-linux, iproute2), the build tools PyPI DTLSSocket
 # compiles tinydtls with (and Python headers), stdbuf (coreutils), python3-venv, tshark
-# (decrypts test captures with a key log; installed without the setuid dumpcap).
+# (decrypts test captures with a key log; installed without the setuid dumpcap), the ARM
+# cross compiler for the armv6m/armv7emsp natmods, and Debian's Mbed TLS 2.28 headers/libs
+# that the C module's mbedtls backend is built and tested against.
 APT_PACKAGES := openssl gnutls-bin libcoap3-bin util-linux iproute2 coreutils \
-	autoconf automake libtool build-essential python3-venv python3-dev tshark
+	autoconf automake libtool build-essential python3-venv python3-dev tshark \
+	gcc-arm-none-eabi libnewlib-arm-none-eabi libmbedtls-dev
 
 .PHONY: setup system-packages peers test demo bench clean distclean natmod natmod-x64 firmware \
 	dist
