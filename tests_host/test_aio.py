@@ -341,3 +341,33 @@ def test_ecdhe_with_client_certificate(tmp_path):
         lines = run_mp(ECDHE, port, str(tmp_path / "device"))
         assert lines == ["cipher: TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8"], lines
         assert srv.wait_for("over ecdhe", timeout=5), srv.output()
+
+
+PENDING = """
+import socket
+
+async def main(port, ident, key):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+    conn = dtls.aio.Connection(sock, make_ctx(ident, key), max_pending=2)
+    await conn.do_handshake()
+    for i in range(5):
+        await conn.send(b"r%d" % i)
+    await asyncio.sleep(0.5)        # the echoes arrive while nobody calls recv()
+    conn.settimeout(0.2)
+    got = []
+    try:
+        while True:
+            got.append(await conn.recv())
+    except OSError:
+        pass
+    print(got, conn.dropped_records)
+    await conn.close()
+asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
+"""
+
+
+def test_unread_records_are_bounded(tinydtls_peer):
+    lines = run_mp(PENDING, tinydtls_peer.port, tinydtls_peer.psk_identity,
+                   tinydtls_peer.psk_key_hex)
+    assert lines == ["[b'r0', b'r1'] 3"], lines

@@ -52,7 +52,7 @@ class Connection:
     """
 
     def __init__(self, sock, ctx, server_hostname=None, recv_buffer_size=2048,
-                 server_ip=None, session=None):
+                 server_ip=None, session=None, max_pending=32):
         sock.setblocking(False)
         self.sock = sock
         self.core = Client(ctx, server_hostname, server_ip, session)
@@ -60,6 +60,10 @@ class Connection:
         self._recv_size = recv_buffer_size
         self._stream = asyncio.StreamReader(sock) if _MICROPYTHON else None
         self._pending = []
+        # Records received while nobody calls recv() wait here, up to max_pending; more are
+        # dropped (counted in dropped_records), as a full socket buffer would drop them.
+        self._max_pending = max_pending
+        self.dropped_records = 0
         self._eof = False
         self._error = None          # the error that ended the connection, raised once
         self._icmp_refused = False
@@ -249,6 +253,9 @@ class Connection:
         changed = False
         for ev in self.core.pop_events():
             if ev[0] == "data":
+                if len(self._pending) >= self._max_pending:
+                    self.dropped_records += 1
+                    continue
                 self._pending.append(ev[1])
             elif ev[0] == "closed":
                 self._eof = True
