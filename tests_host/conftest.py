@@ -5,6 +5,7 @@ Fixtures (function scope; each test gets its own server, stopped by PID afterwar
     echo_peer       parametrized over the peers that echo (gnutls, tinydtls, mbedtls)
     start_peer      start_peer("openssl", naccept=2, extra_args=["-no_ticket"]) for options
     netns           a private network namespace (.prefix, .pid); needs root
+    start_capture   start_capture(port) -> capture.Capture (dumpcap; tshark decoding)
 
 A peer that cannot run here is skipped with the reason, except under CI (CI=true),
 where it fails: a green CI must not hide a missing install step. When a test fails,
@@ -82,6 +83,28 @@ def netns():
         _unavailable(str(exc))
     yield ns
     ns.stop()
+
+
+@pytest.fixture
+def start_capture():
+    """Factory: start_capture(port, prefix=()) -> capture.Capture (dumpcap on lo for that
+    UDP port, see tests_host/capture.py), stopped and removed after the test. Skipped
+    (failed under CI) when dumpcap cannot capture here."""
+    import capture
+    started = []
+
+    def start(port, prefix=()):
+        try:
+            cap = capture.Capture(port, prefix=prefix)
+        except capture.CaptureUnavailable as exc:
+            _unavailable(str(exc))
+        started.append(cap)
+        return cap
+
+    yield start
+    for cap in started:
+        cap.stop()
+        cap.cleanup()
 
 
 @pytest.hookimpl(hookwrapper=True)

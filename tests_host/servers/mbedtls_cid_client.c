@@ -6,14 +6,15 @@
  *   mbedtls_cid_client HOST PORT [--psk-identity ID] [--psk-key HEX] [--ca PEM]
  *       [--cipher NAME]... [--cid HEX | --no-cid] [--send TEXT]... [--rebind-after N]
  *       [--reconnect] [--no-tickets] [--mfl 512|1024|2048|4096] [--interval S]
- *       [--timeout S] [--debug LEVEL]
+ *       [--keylog FILE] [--timeout S] [--debug LEVEL]
  *
  * --ca verifies the server certificate (ECDHE-ECDSA, name "localhost"); without it PSK is
  * used. --cid sets our CID (default: empty, i.e. we ask the server for none but use its).
  * --rebind-after N sends the records after the first N from a NEW UDP socket (new source
  * port) in the same DTLS session. --reconnect closes after the exchange and connects again
  * (new socket) offering the saved session (ID or ticket), then sends the same records.
- * --interval S waits S seconds before each record after the first.
+ * --interval S waits S seconds before each record after the first. --keylog appends NSS
+ * key-log lines ("CLIENT_RANDOM <client random> <master secret>", hex) for tshark.
  *
  * Output: per handshake "connected", "cipher: NAME", "resumed: yes|no",
  * "cid: negotiated OWNHEX/PEERHEX" (ours, then the server's) or "cid: none",
@@ -48,6 +49,7 @@ struct transport {
 };
 
 static int resumed;
+static const char *keylog_path;
 static int debug_level;
 
 static void fail(const char *what, int ret)
@@ -90,6 +92,27 @@ static void debug_cb(void *ctx, int level, const char *file, int line, const cha
         resumed = 1;
     if (level <= debug_level)
         fprintf(stderr, "debug: %s", msg);
+}
+
+/* NSS key log line for Wireshark/tshark: CLIENT_RANDOM <client_random> <master_secret> */
+static void export_keys(void *ctx, mbedtls_ssl_key_export_type type, const unsigned char *secret,
+                        size_t secret_len, const unsigned char client_random[32],
+                        const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+{
+    (void)ctx; (void)server_random; (void)prf;
+    if (type != MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET || !keylog_path)
+        return;
+    FILE *f = fopen(keylog_path, "a");
+    if (!f)
+        return;
+    fprintf(f, "CLIENT_RANDOM ");
+    for (int i = 0; i < 32; i++)
+        fprintf(f, "%02x", client_random[i]);
+    fputc(' ', f);
+    for (size_t i = 0; i < secret_len; i++)
+        fprintf(f, "%02x", secret[i]);
+    fputc('\n', f);
+    fclose(f);
 }
 
 static int udp_connect(const char *host, int port)
@@ -141,7 +164,7 @@ static void usage(void)
     fprintf(stderr, "usage: mbedtls_cid_client HOST PORT [--psk-identity ID] [--psk-key HEX]\n"
                     "  [--ca PEM] [--cipher NAME]... [--cid HEX | --no-cid] [--send TEXT]...\n"
                     "  [--rebind-after N] [--reconnect] [--no-tickets] [--mfl BYTES]\n"
-                    "  [--interval S] [--timeout S] [--debug LEVEL]\n");
+                    "  [--interval S] [--keylog FILE] [--timeout S] [--debug LEVEL]\n");
     exit(2);
 }
 
@@ -155,14 +178,14 @@ int main(int argc, char **argv)
     unsigned timeout_ms = 5000, interval_ms = 0;
 
     enum { O_ID = 1, O_KEY, O_CA, O_CIPHER, O_CID, O_NOCID, O_SEND, O_REBIND, O_RECONNECT,
-           O_NOTICKETS, O_MFL, O_TIMEOUT, O_DEBUG, O_INTERVAL };
+           O_NOTICKETS, O_MFL, O_TIMEOUT, O_DEBUG, O_INTERVAL, O_KEYLOG };
     static const struct option opts[] = {
         {"psk-identity", 1, 0, O_ID}, {"psk-key", 1, 0, O_KEY}, {"ca", 1, 0, O_CA},
         {"cipher", 1, 0, O_CIPHER}, {"cid", 1, 0, O_CID}, {"no-cid", 0, 0, O_NOCID},
         {"send", 1, 0, O_SEND}, {"rebind-after", 1, 0, O_REBIND},
         {"reconnect", 0, 0, O_RECONNECT}, {"no-tickets", 0, 0, O_NOTICKETS},
         {"mfl", 1, 0, O_MFL}, {"timeout", 1, 0, O_TIMEOUT}, {"debug", 1, 0, O_DEBUG},
-        {"interval", 1, 0, O_INTERVAL},
+        {"interval", 1, 0, O_INTERVAL}, {"keylog", 1, 0, O_KEYLOG},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -189,6 +212,7 @@ int main(int argc, char **argv)
         case O_TIMEOUT: timeout_ms = (unsigned)(atof(optarg) * 1000); break;
         case O_DEBUG: debug_level = atoi(optarg); break;
         case O_INTERVAL: interval_ms = (unsigned)(atof(optarg) * 1000); break;
+        case O_KEYLOG: keylog_path = optarg; break;
         default: usage();
         }
     }
@@ -287,6 +311,8 @@ int main(int argc, char **argv)
         mbedtls_ssl_set_bio(&ssl, &t, bio_send, NULL, bio_recv_timeout);
         mbedtls_ssl_set_timer_cb(&ssl, &timer, mbedtls_timing_set_delay,
                                  mbedtls_timing_get_delay);
+        if (keylog_path)
+            mbedtls_ssl_set_export_keys_cb(&ssl, export_keys, NULL);
         if (ca_file && (ret = mbedtls_ssl_set_hostname(&ssl, "localhost")))
             fail("mbedtls_ssl_set_hostname", ret);
         if (cid_on && (ret = mbedtls_ssl_set_cid(&ssl, MBEDTLS_SSL_CID_ENABLED, own_cid,
