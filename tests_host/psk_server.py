@@ -116,17 +116,24 @@ def parse_client_hello(body):
     return random, cookie, exts
 
 
+def client_session_id(body):
+    """The session_id a ClientHello body offers."""
+    return bytes(body[35:35 + body[34]])
+
+
 class ServerCore:
     """Server side of the RFC 6347 PSK handshake, one client, no I/O."""
 
     def __init__(self, cookie=COOKIE, psk_identity=PSK_IDENTITY, psk_key=PSK_KEY,
-                 hint=PSK_HINT, server_random=SERVER_RANDOM, ems=True):
+                 hint=PSK_HINT, server_random=SERVER_RANDOM, ems=True, session_id=b""):
         self.cookie = cookie              # None: no HelloVerifyRequest
         self.psk_identity = psk_identity
         self.psk_key = psk_key
         self.hint = hint
         self.server_random = server_random
         self.ems = ems
+        self.session_id = session_id      # what ServerHello gives (no resumption here)
+        self.client_session_id = None     # what the ClientHello offered
         self.state = "wait_hello"
         self.write_seq = [0, 0, 0]
         self.read_epoch = 0
@@ -173,7 +180,7 @@ class ServerCore:
         if self.ems and EXT_EMS in self.client_exts:
             exts += struct.pack(">HH", EXT_EMS, 0)
         exts += struct.pack(">HHB", EXT_RENEGOTIATION_INFO, 1, 0)
-        return [(SERVER_HELLO, server_hello_body(extensions=exts)),
+        return [(SERVER_HELLO, server_hello_body(extensions=exts, session_id=self.session_id)),
                 (SERVER_KEY_EXCHANGE, struct.pack(">H", len(self.hint)) + self.hint),
                 (SERVER_HELLO_DONE, b"")]
 
@@ -278,6 +285,7 @@ class ServerCore:
                 return out
             self.client_random = random
             self.client_exts = exts
+            self.client_session_id = client_session_id(body)
             self._hs_seq = mseq                  # answer with the same message_seq
             self.transcript = full
             self._flight4_cache = self.flight4()
@@ -317,10 +325,14 @@ class ServerCore:
 
 
 class UdpServer:
-    """Runs a ServerCore on 127.0.0.1 (any free port) in a daemon thread."""
+    """Runs a ServerCore on 127.0.0.1 (any free port) in a daemon thread. With `factory`
+    (index -> ServerCore) each client address gets its own core (`.cores`, in order)."""
 
-    def __init__(self, core):
+    def __init__(self, core=None, factory=None):
         self.core = core
+        self.factory = factory
+        self.cores = []
+        self._by_addr = {}
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.05)
@@ -342,8 +354,15 @@ class UdpServer:
                 return
             with self._lock:
                 self.received.append(data)
+                core = self.core
+                if self.factory is not None:
+                    core = self._by_addr.get(addr)
+                    if core is None:
+                        core = self.factory(len(self.cores))
+                        self.cores.append(core)
+                        self._by_addr[addr] = core
                 try:
-                    replies = self.core.receive(data)
+                    replies = core.receive(data)
                 except Exception as e:      # a bug in the test server: report, keep going
                     self.error = "%s: %s" % (type(e).__name__, e)
                     replies = []

@@ -560,3 +560,62 @@ def test_attack(hooks, options, expect):
 def test_catalogue_size():
     """The issue asks for at least 20 attacks; the PSK part alone has more."""
     assert len(ATTACKS) >= 20
+
+
+# ------------------------------------------------------------------ resumption downgrades
+
+SESSION_ID = bytes(range(32, 64))
+BOTH_PSK_SUITES = ["--cipher", "TLS_PSK_WITH_AES_128_CCM_8", "--cipher", "TLS_PSK_WITH_AES_128_CCM"]
+
+
+def resumed_server_hello(suite, ems):
+    """flight4_messages hook: a ServerHello that resumes the offered session (echoes its
+    ID), with the suite and extended-master-secret status given."""
+    def hook(core):
+        exts = (struct.pack(">HH", ps.EXT_EMS, 0) if ems else b"") + \
+            struct.pack(">HHB", ps.EXT_RENEGOTIATION_INFO, 1, 0)
+        assert core.client_session_id == SESSION_ID, core.client_session_id
+        return [(ps.SERVER_HELLO, ps.server_hello_body(suite=suite, extensions=exts,
+                                                       session_id=core.client_session_id))]
+    return hook
+
+
+def run_reconnect(second_hooks):
+    """A full handshake giving SESSION_ID, then --reconnect offers it to `second_hooks`."""
+    def factory(index):
+        if index == 0:
+            return ps.ServerCore(session_id=SESSION_ID)
+        return Scripted(second_hooks)
+    with ps.UdpServer(factory=factory) as srv:
+        res = mp.run_script(CLIENT, ["127.0.0.1", srv.port, "--psk-identity",
+                                     ps.PSK_IDENTITY.decode(), "--psk-key", ps.PSK_KEY.hex(),
+                                     "--send", "ping", "--timeout", 4, "--wait", 0.3,
+                                     "--reconnect", "-v"] + BOTH_PSK_SUITES, timeout=60)
+        time.sleep(0.3)
+        assert srv.error is None, srv.error
+        return res, srv.cores
+
+
+def check_resumption_refused(res, cores, alert):
+    info = "exit %d\n%s\n%s" % (res.returncode, res.stdout, res.stderr)
+    assert "Traceback" not in res.stdout + res.stderr, info
+    assert len(cores) == 2, info
+    first, second = cores
+    assert first.app_data == [b"ping"] and "recv: ping" in res.stdout, info
+    assert res.returncode == 1 and res.stderr.splitlines()[-1].startswith("error: "), info
+    assert [(e, d) for e, level, d in second.alerts if level == FATAL] == [(0, alert)], \
+        (second.alerts, info)
+
+
+def test_resumption_with_another_suite():
+    """RFC 5246 §7.4.1.3: a resumed session keeps its cipher suite. The session was made
+    with CCM_8; the server resumes it with CCM (also offered): illegal_parameter."""
+    res, cores = run_reconnect({"flight4_messages": resumed_server_hello(0xC0A4, True)})
+    check_resumption_refused(res, cores, ILLEGAL_PARAMETER)
+
+
+def test_resumption_dropping_extended_master_secret():
+    """RFC 7627 §5.3: a session made with extended master secret must not be resumed
+    without it (the attack the extension exists for): handshake_failure."""
+    res, cores = run_reconnect({"flight4_messages": resumed_server_hello(0xC0A8, False)})
+    check_resumption_refused(res, cores, 40)
