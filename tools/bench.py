@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests_host"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import mp  # noqa: E402
+import native  # noqa: E402
 import peers  # noqa: E402
 from udp_proxy import UdpProxy  # noqa: E402
 
@@ -70,18 +71,26 @@ def gnutls_rpk_server():
 
 
 # mode -> (server factory, probe arguments per client)
+_CA_PEM = ["--ca", os.path.join(PKI, "root.pem")]
+_RPK = ["--server-rpk", os.path.join(PKI, "leaf_pub.pem")]
 MODES = {
-    "psk": (None, {"microdtls": [], "builtin": []}),
-    "ecdhe-cert": (cert_server, {"microdtls": ["--ca", os.path.join(PKI, "root.pem")],
+    "psk": (None, {"microdtls": [], "microdtls-native": [], "builtin": []}),
+    "ecdhe-cert": (cert_server, {"microdtls": _CA_PEM, "microdtls-native": _CA_PEM,
                                  "builtin": ["--ca", os.path.join(PKI, "root.der")]}),
-    "ecdhe-rpk": (gnutls_rpk_server, {"microdtls": ["--server-rpk",
-                                                    os.path.join(PKI, "leaf_pub.pem")]}),
+    "ecdhe-rpk": (gnutls_rpk_server, {"microdtls": _RPK, "microdtls-native": _RPK}),
 }
 
 
+# "microdtls" runs with pure-Python crypto, "microdtls-native" with the x64 C module.
+CLIENT_ENV = {"microdtls": lambda: native.backend_env("python"),
+              "microdtls-native": lambda: native.backend_env("native"), "builtin": dict}
+
+
 def probe(client, port, *extra, prefix=()):
-    res = mp.run_script(PROBE, [client, "127.0.0.1", port] + [str(e) for e in extra],
-                        heapsize="512k", timeout=60, prefix=prefix)
+    env = CLIENT_ENV[client]()
+    res = mp.run_script(PROBE, [client.split("-")[0], "127.0.0.1", port] +
+                        [str(e) for e in extra], heapsize="512k", timeout=60, prefix=prefix,
+                        env=env)
     lines = res.stdout.strip().splitlines()
     if res.returncode != 0 or not lines:
         raise RuntimeError("probe failed: %s %s" % (res.stdout, res.stderr))
@@ -92,7 +101,8 @@ def one_handshake(client, *extra, via_proxy=False, mode="psk"):
     """Runs one probe against a fresh s_server (-naccept 1); returns (result, proxy stats)."""
     factory, args = MODES[mode]
     extra = list(args[client]) + list(extra)
-    server = factory() if factory else peers.openssl_server(cipher=SUITES[client], naccept=1)
+    cipher = SUITES["builtin" if client == "builtin" else "microdtls"]
+    server = factory() if factory else peers.openssl_server(cipher=cipher, naccept=1)
     with server:
         if via_proxy:
             with UdpProxy(upstream_port=server.port) as proxy:
@@ -119,7 +129,7 @@ def smallest_heap(client, mode, lo=2048, hi=131072, step=512):
     handshake + 5 echoed records, against the mbedtls echo server since s_server does not
     echo; otherwise the handshake alone against s_server)."""
     def works(free):
-        if client == "microdtls" and mode == "psk":
+        if client.startswith("microdtls") and mode == "psk":
             with peers.mbedtls_server() as server:
                 r = probe(client, server.port, "--free", free, "--echo", 5)
         else:
@@ -167,6 +177,7 @@ def s_client_counts():
 
 def main():
     make_pki()
+    native.ensure_natmod()
     results = {"runs": RUNS}
     print("Handshake time against openssl s_server on 127.0.0.1 (%d runs each)" % RUNS)
     results["handshake"] = {}
@@ -174,35 +185,36 @@ def main():
         for client in clients:
             t = handshake_times(client, mode)
             results["handshake"]["%s/%s" % (mode, client)] = t
-            print("  %-11s %-10s median %8.2f ms (min %.2f, max %.2f); allocated %d bytes"
+            print("  %-11s %-16s median %8.2f ms (min %.2f, max %.2f); allocated %d bytes"
                   % (mode, client, t["median_ms"], t["min_ms"], t["max_ms"], t["alloc_bytes"]))
     h = results["handshake"]
     results["ratio_to_builtin"] = {}
-    for mode, ref in (("psk", "psk"), ("ecdhe-cert", "ecdhe-cert")):
-        ratio = h[mode + "/microdtls"]["median_ms"] / h[ref + "/builtin"]["median_ms"]
-        results["ratio_to_builtin"][mode] = ratio
-        print("  ratio %-10s microdtls / builtin (%s): %.2f" % (mode, ref, ratio))
+    for mode in ("psk", "ecdhe-cert"):
+        for client in ("microdtls", "microdtls-native"):
+            ratio = h["%s/%s" % (mode, client)]["median_ms"] / h[mode + "/builtin"]["median_ms"]
+            results["ratio_to_builtin"]["%s/%s" % (mode, client)] = ratio
+            print("  ratio %-10s %-16s / builtin: %.2f" % (mode, client, ratio))
 
     print("Smallest contiguous free heap that works (code already loaded):")
     results["smallest_free_heap_bytes"] = {}
     # Only this library: the built-in client's mbedtls allocates with the C allocator on the
     # unix port, outside the GC heap, so a GC-heap limit says nothing about it.
     for mode in MODES:
-        for client in ("microdtls",):
+        for client in ("microdtls", "microdtls-native"):
             n = smallest_heap(client, mode)
             results["smallest_free_heap_bytes"]["%s/%s" % (mode, client)] = n
-            print("  %-11s %-10s %s bytes" % (mode, client, n))
+            print("  %-11s %-16s %s bytes" % (mode, client, n))
 
     print("Bytes/datagrams per full handshake with cookie exchange (close_notify excluded):")
     results["wire"] = {}
     # (Not for ecdhe-rpk: its server runs in a network namespace the proxy is not in.)
-    rows = [(m, c) for m, (_, cs) in MODES.items() for c in cs if m != "ecdhe-rpk"] + \
-        [("psk", "s_client")]
+    rows = [(m, c) for m, (_, cs) in MODES.items() for c in cs
+            if m != "ecdhe-rpk" and c != "microdtls-native"] + [("psk", "s_client")]
     for mode, client in rows:
         st = wire_counts(client, mode)
         results["wire"]["%s/%s" % (mode, client)] = st
         cs, sc = st["client_to_server"], st["server_to_client"]
-        print("  %-11s %-10s client sends %4d bytes in %d datagrams; server sends %4d bytes in %d"
+        print("  %-11s %-16s client sends %4d bytes in %d datagrams; server sends %4d bytes in %d"
               % (mode, client, cs["bytes"], cs["datagrams"], sc["bytes"], sc["datagrams"]))
 
     os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)

@@ -53,7 +53,8 @@ import dtls  # noqa: E402
 USAGE = "usage: dtls_client.py HOST PORT [--psk-identity TEXT --psk-key HEX] [--ca FILE]... " \
         "[--server-rpk FILE] [--sni NAME] [--cert FILE --key FILE | --key FILE --rpk] " \
         "[--cipher NAME]... " \
-        "[--send TEXT]... [--send-hex HEX]... [--send-file PATH]... [--hex] [--wait S] [--timeout S] " \
+        "[--send TEXT]... [--send-hex HEX]... [--send-file PATH]... [--hex] [--wait S] " \
+        "[--timeout S] " \
         "[--max-datagram N] [--rfc7925-timers] [--reconnect] [--tickets] [--heartbeat] " \
         "[--mfl N] [--record-size-limit N] [--cid] [--keylog FILE] [-v]"
 

@@ -201,7 +201,8 @@ class Client:
         if self._deadline is not None and now - self._deadline >= 0:
             # Double the timer up to the maximum (RFC 6347 §4.2.4.1).
             self._timeout = min(2 * self._timeout, self.ctx.max_timeout_ms)
-            self._trace("timeout: retransmitting flight, next timer %d ms" % self._timeout)
+            if self.ctx.trace is not None:
+                self._trace("timeout: retransmitting flight, next timer %d ms" % self._timeout)
             self._answered_peer_retransmission = False
             self._retransmit(now)
 
@@ -327,10 +328,12 @@ class Client:
             self.state = STATE_CLOSED
             raise AlertReceived("server closed the connection during the handshake", desc)
         if level == ALERT_FATAL:
-            self._trace("recv fatal alert " + alert_name(desc))
+            if self.ctx.trace is not None:
+                self._trace("recv fatal alert " + alert_name(desc))
             self.state = STATE_CLOSED
             raise AlertReceived("server sent fatal alert " + alert_name(desc), desc)
-        self._trace("recv warning alert " + alert_name(desc))
+        if self.ctx.trace is not None:
+            self._trace("recv warning alert " + alert_name(desc))
 
     def _receive_change_cipher_spec(self, payload, now):
         if self.state == STATE_WAIT_CHANGE_CIPHER_SPEC:
@@ -379,8 +382,9 @@ class Client:
             if msg is None:
                 break
             msg_type, seq, body = msg
-            self._trace("recv %s (seq %d, %d bytes)" % (
-                _MESSAGE_NAMES.get(msg_type, str(msg_type)), seq, len(body)))
+            if self.ctx.trace is not None:
+                self._trace("recv %s (seq %d, %d bytes)" % (
+                    _MESSAGE_NAMES.get(msg_type, str(msg_type)), seq, len(body)))
             self._handle_message(msg_type, seq, body, epoch, now)
 
     def _receive_post_handshake(self, msg_type, length, seq, off, body, now):
@@ -474,7 +478,8 @@ class Client:
         if self._cookie and cookie == self._cookie:
             return  # a duplicate of the HelloVerifyRequest we already answered
         self._hello_verify_count += 1
-        self._trace("recv HelloVerifyRequest (cookie %d bytes)" % len(cookie))
+        if self.ctx.trace is not None:
+            self._trace("recv HelloVerifyRequest (cookie %d bytes)" % len(cookie))
         self._cookie = cookie
         # RFC 6347 §4.2.1: the first ClientHello and the HelloVerifyRequest stay out of the
         # handshake hash; the second ClientHello starts it.
@@ -535,9 +540,10 @@ class Client:
             # RFC 9146 §4: from epoch 1 on, our records carry the server's CID (if any).
             if len(self.connection_id):
                 self.records.write_cid = self.connection_id
-        self._trace("recv ServerHello: %s, %s, extensions %s" % (
-            suite_name(suite), "resumed" if self.resumed else "full handshake",
-            ",".join([_EXTENSION_NAMES.get(e, str(e)) for e in seen]) or "none"))
+        if self.ctx.trace is not None:
+            self._trace("recv ServerHello: %s, %s, extensions %s" % (
+                suite_name(suite), "resumed" if self.resumed else "full handshake",
+                ",".join([_EXTENSION_NAMES.get(e, str(e)) for e in seen]) or "none"))
 
     def _server_hello_extension(self, etype, data):
         if etype == EXT_EXTENDED_MASTER_SECRET:
@@ -606,8 +612,10 @@ class Client:
             ip = ip_address_bytes(self.server_ip)
         self._server_key = ecdhe.authenticate_server(self.ctx, certs, self._server_cert_type,
                                                      self.server_hostname, ip)
-        self._trace("recv Certificate: server authenticated (%s)" % (
-            "raw public key" if self._server_cert_type == 2 else "X.509 chain of %d" % len(certs)))
+        if self.ctx.trace is not None:
+            how = "raw public key" if self._server_cert_type == 2 else \
+                "X.509 chain of %d" % len(certs)
+            self._trace("recv Certificate: server authenticated (%s)" % how)
 
     def _receive_psk_server_key_exchange(self, body):
         # RFC 4279 §2: ServerKeyExchange carries only psk_identity_hint.
@@ -667,7 +675,8 @@ class Client:
         self._add_transcript(HS_CLIENT_HELLO, seq, body)
         # The server's reply continues from our message_seq (RFC 6347 §4.2.2).
         self.reassembler.reset(seq)
-        self._trace("send ClientHello (seq %d, cookie %d bytes)" % (seq, len(self._cookie)))
+        if self.ctx.trace is not None:
+            self._trace("send ClientHello (seq %d, cookie %d bytes)" % (seq, len(self._cookie)))
         self._new_flight([(0, HS_CLIENT_HELLO, seq, body)], now)
         self.state = STATE_WAIT_SERVER_HELLO
 
@@ -757,8 +766,10 @@ class Client:
         self.records.write_epoch = 1
         messages.append((0, None, 0, b"\x01"))
         messages.append((1, HS_FINISHED, seq, verify))
-        self._trace("send %s" % ", ".join(
-            [_MESSAGE_NAMES[m[1]] if m[1] is not None else "ChangeCipherSpec" for m in messages]))
+        if self.ctx.trace is not None:
+            names = [_MESSAGE_NAMES[m[1]] if m[1] is not None else "ChangeCipherSpec"
+                     for m in messages]
+            self._trace("send " + ", ".join(names))
         self._new_flight(messages, now)
         self.state = STATE_WAIT_CHANGE_CIPHER_SPEC
 
@@ -826,8 +837,9 @@ class Client:
         self._out.append(datagram)
 
     def _send_alert(self, level, desc):
-        self._trace("send %s alert %s" % ("fatal" if level == ALERT_FATAL else "warning",
-                                          alert_name(desc)))
+        if self.ctx.trace is not None:
+            self._trace("send %s alert %s" % ("fatal" if level == ALERT_FATAL else "warning",
+                                              alert_name(desc)))
         try:
             self._queue_record(CT_ALERT, bytes((level, desc)))
         except DTLSError:
@@ -845,6 +857,7 @@ class Client:
         raise err
 
     def _trace(self, line):
+        # Callers that format a line check ctx.trace first: no string work when it is off.
         t = self.ctx.trace
         if t is not None:
             t(line)

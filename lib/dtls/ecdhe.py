@@ -23,7 +23,8 @@ from .handshake import Reader, vec8, vec16
 _NAMED_CURVE = const(3)  # ECCurveType named_curve (RFC 8422 §5.4)
 _SECP256R1 = const(23)  # NamedCurve / supported group (RFC 8422 §5.1.1)
 _UNCOMPRESSED = const(0)  # ECPointFormat (RFC 8422 §5.1.2)
-_ECDSA_SHA256 = const(0x0403)  # SignatureAndHashAlgorithm sha256(4), ecdsa(3) (RFC 5246 §7.4.1.4.1)
+# SignatureAndHashAlgorithm sha256(4), ecdsa(3) (RFC 5246 §7.4.1.4.1)
+_ECDSA_SHA256 = const(0x0403)
 _ECDSA_SIGN = const(64)  # ClientCertificateType ecdsa_sign (RFC 8422 §5.5)
 CERT_TYPE_X509 = const(0)  # RFC 7250 §3
 CERT_TYPE_RPK = const(2)
