@@ -396,6 +396,16 @@ def no_heartbeat_response(core):
     assert not [r for r in core.client_records if r[0] in (ps.CT_HEARTBEAT, 99)]
 
 
+def forged_fragment_first(core):
+    # 10 bytes of a "ServerHello" with the right message_seq but a 60-byte total length,
+    # ahead of the genuine ServerHello: the genuine one must replace the forged partial
+    # message instead of being dropped behind it (found by this harness; fixed in
+    # dtls.handshake.Reassembler.add).
+    spoof = ps.raw_record(ps.CT_HANDSHAKE, 0, 77,
+                          ps.hs_header(ps.SERVER_HELLO, 60, core._hs_seq, 0, 10) + bytes(10))
+    return [spoof] + ps.ServerCore.flight4(core)
+
+
 ATTACKS = [
     # id, hooks, core options, expectation
     ("forged-server-finished", {"flight6": forged_finished}, {}, fatal(1, DECRYPT_ERROR)),
@@ -455,6 +465,7 @@ ATTACKS = [
      ok()),
     ("message-length-2^24-1", {"flight4": junk_then(message_length_huge)}, {}, ok()),
     ("overlapping-fragments", {"flight4": overlapping_fragments}, {}, ok()),
+    ("forged-fragment-before-server-hello", {"flight4": forged_fragment_first}, {}, ok()),
     ("inconsistent-fragment-length", {"flight4": inconsistent_length_after_start}, {}, ok()),
     # The last writer of an overlap wins; the client's transcript then differs from the
     # server's and, with extended master secret, so do the keys: the server cannot read our

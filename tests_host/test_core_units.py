@@ -81,3 +81,17 @@ assert e.pop() == (14, 0, b"")
 print("ok")
 """)
     assert out.strip() == "ok"
+
+
+def test_reassembler_replaces_conflicting_partial():
+    """A forged fragment claiming another length must not block the genuine message."""
+    out = check_code("""
+from dtls.handshake import Reassembler
+r = Reassembler(1000)
+r.reset(1)
+r.add(2, 60, 1, 0, bytes(10))          # forged: total length 60
+body = bytes(range(49))
+r.add(2, 49, 1, 0, body)               # genuine, complete
+print(r.pop() == (2, 1, body))
+""")
+    assert out.strip() == "True", out

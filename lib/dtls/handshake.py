@@ -168,6 +168,12 @@ class Reassembler:
             self.oversize = length
             return True
         part = self._partial.get(seq)
+        if part is not None and (part.msg_type != msg_type or len(part.body) != length):
+            # Fragments that disagree on the message: one of them is forged. Keep the newer,
+            # so a genuine retransmission always replaces a forged partial message instead
+            # of being dropped behind it for the rest of the handshake.
+            del self._partial[seq]
+            part = None
         if part is None:
             held = 0
             for p in self._partial.values():
@@ -176,8 +182,6 @@ class Reassembler:
                 return True
             part = _Partial(msg_type, length)
             self._partial[seq] = part
-        elif part.msg_type != msg_type or len(part.body) != length:
-            return True
         part.add(off, frag)
         return True
 
