@@ -22,6 +22,8 @@
       --tickets            ask for RFC 5077 session tickets (resumption also works by session ID)
       --heartbeat          negotiate RFC 6520 heartbeat; after the sends, probe the server
                            once and print "heartbeat: answered|unanswered|refused"
+      --probe-mtu          with --heartbeat: probe the path MTU with padded heartbeats after
+                           the handshake and print "path mtu: N|unknown"
       --mfl N              ask for max_fragment_length N (512, 1024, 2048, 4096; RFC 6066)
       --record-size-limit N  announce record_size_limit N (RFC 8449)
       --cid                negotiate a Connection ID (RFC 9146); prints "cid: <hex>|none"
@@ -56,7 +58,7 @@ USAGE = "usage: dtls_client.py HOST PORT [--psk-identity TEXT --psk-key HEX] [--
         "[--send TEXT]... [--send-hex HEX]... [--send-file PATH]... [--hex] [--wait S] " \
         "[--timeout S] " \
         "[--max-datagram N] [--rfc7925-timers] [--reconnect] [--tickets] [--heartbeat] " \
-        "[--mfl N] [--record-size-limit N] [--cid] [--keylog FILE] [-v]"
+        "[--probe-mtu] [--mfl N] [--record-size-limit N] [--cid] [--keylog FILE] [-v]"
 
 
 class UsageError(Exception):
@@ -91,7 +93,7 @@ def parse_args(argv):
             "rfc7925": False, "ca": [], "server_rpk": None, "sni": None, "cert": None,
             "own_key": None, "rpk": False, "keylog": None,
             "reconnect": False, "tickets": False, "heartbeat": False, "cid": False,
-            "mfl": None, "rsl": None}
+            "mfl": None, "rsl": None, "probe_mtu": False}
     positional = []
     i = 0
     with_value = ("--psk-identity", "--psk-key", "--cipher", "--send", "--send-hex",
@@ -157,6 +159,8 @@ def parse_args(argv):
             opts["tickets"] = True
         elif a == "--heartbeat":
             opts["heartbeat"] = True
+        elif a == "--probe-mtu":
+            opts["probe_mtu"] = True
         elif a == "--cid":
             opts["cid"] = True
         elif a.startswith("-") and len(a) > 1:
@@ -260,6 +264,9 @@ def exchange(ctx, opts, session, trace):
         if opts["cid"]:
             cid = conn.core.connection_id
             print("cid:", "none" if cid is None else (cid.hex() or "empty"))
+        if opts["probe_mtu"] and conn.core.heartbeat_allowed:
+            mtu = conn.probe_path_mtu()
+            print("path mtu:", mtu or "unknown")
         for data in opts["sends"]:
             conn.send(data)
         if opts["heartbeat"]:

@@ -9,6 +9,7 @@ drops the same datagrams:
                one in that direction (or after `hold` seconds if none comes)
     drop       1-based indices of datagrams in that direction to drop, always
                (e.g. {2} drops the server's second datagram: deterministic tests)
+    max_size   drop every datagram larger than this many bytes (a path MTU)
 
 Each client address gets its own upstream socket, so the server sees one source
 port per client, as behind a NAT. CPython only (tests and CLI), not MicroPython.
@@ -23,6 +24,7 @@ As a CLI (prints "listening on HOST:PORT", runs until SIGTERM/SIGINT or --durati
     python tools/udp_proxy.py --upstream 4433 [--listen 0] [--seed 1]
         [--loss-c2s P] [--loss-s2c P] [--dup-c2s P] [--dup-s2c P]
         [--reorder-c2s P] [--reorder-s2c P] [--drop-c2s 1,3] [--drop-s2c 2]
+        [--max-size-c2s N] [--max-size-s2c N]
         [--stats-json FILE]
 """
 import argparse
@@ -43,7 +45,8 @@ MAX_DATAGRAM = 65535
 class Impairment:
     """What one direction does to its datagrams. All off by default."""
 
-    def __init__(self, loss=0.0, duplicate=0.0, reorder=0.0, drop=(), hold=0.2):
+    def __init__(self, loss=0.0, duplicate=0.0, reorder=0.0, drop=(), hold=0.2,
+                 max_size=None):
         for name, p in (("loss", loss), ("duplicate", duplicate), ("reorder", reorder)):
             if not 0.0 <= p <= 1.0:
                 raise ValueError("%s must be a probability, got %r" % (name, p))
@@ -52,6 +55,7 @@ class Impairment:
         self.reorder = reorder
         self.drop = frozenset(drop)
         self.hold = hold
+        self.max_size = max_size
 
 
 class Direction:
@@ -63,7 +67,7 @@ class Direction:
         self._rng = rng
         self._held = None           # (deadline, datagram, send) held back for reorder
         self.counts = {"datagrams": 0, "bytes": 0, "forwarded": 0, "forwarded_bytes": 0,
-                       "dropped": 0, "duplicated": 0, "reordered": 0}
+                       "dropped": 0, "duplicated": 0, "reordered": 0, "too_big": 0}
 
     def handle(self, data, send):
         """Count one received datagram and send it (or not) as the impairment says."""
@@ -78,6 +82,9 @@ class Direction:
         hold_back = self._rng.random() < imp.reorder
         if c["datagrams"] in imp.drop or lose:
             c["dropped"] += 1
+            return
+        if imp.max_size is not None and len(data) > imp.max_size:
+            c["too_big"] += 1
             return
         if hold_back and self._held is None:
             c["reordered"] += 1
@@ -234,15 +241,17 @@ def main(argv=None):
                         help="reorder probability, " + name)
         ap.add_argument("--drop-" + short, default="",
                         help="comma-separated 1-based datagram numbers to drop, " + name)
+        ap.add_argument("--max-size-" + short, type=int,
+                        help="drop datagrams larger than this, " + name)
     args = ap.parse_args(argv)
 
     proxy = UdpProxy(
         args.upstream, listen_port=args.listen, host=args.host,
         upstream_host=args.upstream_host, seed=args.seed,
         client_to_server=Impairment(args.loss_c2s, args.dup_c2s, args.reorder_c2s,
-                                    _indices(args.drop_c2s)),
+                                    _indices(args.drop_c2s), max_size=args.max_size_c2s),
         server_to_client=Impairment(args.loss_s2c, args.dup_s2c, args.reorder_s2c,
-                                    _indices(args.drop_s2c)))
+                                    _indices(args.drop_s2c), max_size=args.max_size_s2c))
 
     def on_signal(signum, frame):
         proxy._stop.set()

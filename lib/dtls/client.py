@@ -51,6 +51,9 @@ _MAX_HELLO_VERIFY = const(5)  # cookie exchanges honoured per handshake (flood g
 _MAX_FUTURE_RECORDS = const(4)  # epoch-1 records held while the server's CCS is missing
 
 _MFL_CODES = (512, 1024, 2048, 4096)  # RFC 6066 §4: codes 1..4
+# Datagram sizes tried when a flight gets no answer: the IPv6 minimum MTU less headers, the
+# IPv4 minimum reassembly size (576) less headers, and a floor for constrained links.
+_PMTU_LADDER = (1232, 548, 256)
 
 _EXTENSION_NAMES = {
     0: "server_name", 1: "max_fragment_length", 11: "ec_point_formats", 15: "heartbeat",
@@ -95,7 +98,13 @@ class Client:
         self.heartbeats_answered = 0  # requests from the server we answered
         self.heartbeats_unanswered = 0
         self._heartbeat_payload = None
+        self._heartbeat_padding = 16
         self._send_limit = MAX_PLAINTEXT
+        # Datagram size: max_datagram, lowered by retransmission back-off or a PMTU probe.
+        self._datagram_limit = ctx.max_datagram
+        self._largest_datagram = 0
+        self._flight_messages = []
+        self._flight_timeouts = 0
         self.connection_id = None  # the server's CID we send, when negotiated (RFC 9146)
         self.state = STATE_INIT
         self.records = RecordLayer()
@@ -204,6 +213,9 @@ class Client:
             if self.ctx.trace is not None:
                 self._trace("timeout: retransmitting flight, next timer %d ms" % self._timeout)
             self._answered_peer_retransmission = False
+            self._flight_timeouts += 1
+            if self._flight_timeouts >= 2:
+                self._back_off_datagram_size()
             self._retransmit(now)
 
     def receive(self, datagram, now):
@@ -234,12 +246,13 @@ class Client:
     def max_payload(self):
         """Largest application payload one datagram can carry with the current settings
         (max_datagram, and the server's max_fragment_length or record_size_limit)."""
-        return min(self._send_limit, self.ctx.max_datagram - self.records.overhead(1))
+        return min(self._send_limit, self._datagram_limit - self.records.overhead(1))
 
-    def heartbeat(self):
+    def heartbeat(self, datagram_size=0):
         """Sends a HeartbeatRequest (RFC 6520 §3) as a liveness probe; the answer shows up as
         a ("heartbeat",) event. Only one request is outstanding: a new one counts the
-        previous one in heartbeats_unanswered."""
+        previous one in heartbeats_unanswered. With datagram_size the request is padded to
+        a datagram of that size: an answer proves the path carries it (RFC 6520 §5.1)."""
         if self.state != STATE_CONNECTED:
             raise DTLSError("handshake not complete")
         if not self.heartbeat_allowed:
@@ -247,16 +260,27 @@ class Client:
         if self._heartbeat_payload is not None:
             self.heartbeats_unanswered += 1
         self._heartbeat_payload = self.ctx.rng(16)
+        self._heartbeat_padding = 16
+        if datagram_size:
+            pad = datagram_size - self.records.overhead(1) - 3 - 16
+            if pad < 16 or 3 + 16 + pad > self._send_limit:
+                raise DTLSError("cannot pad a heartbeat to %d bytes" % datagram_size)
+            self._heartbeat_padding = pad
         self.resend_heartbeat()
+
+    def set_datagram_limit(self, size):
+        """Uses datagrams of at most `size` bytes from now on (a probed path MTU)."""
+        self._datagram_limit = min(size, self.ctx.max_datagram)
 
     def resend_heartbeat(self):
         """Retransmits the outstanding request (RFC 6520 §4: DTLS retransmits it)."""
         if self._heartbeat_payload is not None:
-            self._queue_record(CT_HEARTBEAT, self._heartbeat_message(1, self._heartbeat_payload))
+            self._queue_record(CT_HEARTBEAT, self._heartbeat_message(
+                1, self._heartbeat_payload, self._heartbeat_padding))
 
-    def _heartbeat_message(self, kind, payload):
+    def _heartbeat_message(self, kind, payload, padding=16):
         # type, payload_length, payload, at least 16 bytes of random padding (RFC 6520 §4)
-        return struct.pack(">BH", kind, len(payload)) + payload + self.ctx.rng(16)
+        return struct.pack(">BH", kind, len(payload)) + payload + self.ctx.rng(padding)
 
     def _receive_heartbeat(self, msg):
         if not self._heartbeat_negotiated or len(msg) < 3:
@@ -785,26 +809,42 @@ class Client:
         self._transcript.update(full_message(msg_type, seq, body))
 
     def _new_flight(self, messages, now):
-        """Fragments a flight's messages into records that fit max_datagram and sends it.
-        messages: (epoch, handshake type or None for ChangeCipherSpec, message_seq, body)."""
+        """Fragments a flight's messages into records that fit the datagram limit and sends
+        it. messages: (epoch, handshake type or None for ChangeCipherSpec, message_seq, body)."""
         if not self._retransmitted_flight and self._deadline is not None:
             # The previous flight got through without a retransmission: reset the timer
             # to its initial value (RFC 6347 §4.2.4.1).
             self._timeout = self.ctx.initial_timeout_ms
         self._retransmitted_flight = False
         self._answered_peer_retransmission = False
+        self._flight_messages = messages
+        self._flight_timeouts = 0
+        self._fragment_flight()
+        self._transmit_flight()
+        self._deadline = now + self._timeout
+
+    def _fragment_flight(self):
         flight = []
-        for epoch, msg_type, seq, body in messages:
+        for epoch, msg_type, seq, body in self._flight_messages:
             if msg_type is None:
                 flight.append((epoch, CT_CHANGE_CIPHER_SPEC, body))
                 continue
-            room = min(self.ctx.max_datagram - self.records.overhead(epoch),
+            room = min(self._datagram_limit - self.records.overhead(epoch),
                        self._send_limit) - HS_HEADER_LEN
             for frag in fragments(msg_type, seq, body, room):
                 flight.append((epoch, CT_HANDSHAKE, frag))
         self._flight = flight
-        self._transmit_flight()
-        self._deadline = now + self._timeout
+
+    def _back_off_datagram_size(self):
+        """RFC 6347 §4.1.1.1: when retransmissions get no answer, the path may drop large
+        datagrams: send the flight again in smaller ones (1232, 548, then 256 bytes)."""
+        for size in _PMTU_LADDER:
+            if size < self._largest_datagram:
+                self._datagram_limit = size
+                self._fragment_flight()
+                if self.ctx.trace is not None:
+                    self._trace("no answer: backing off to %d-byte datagrams" % size)
+                return
 
     def _retransmit(self, now):
         if not self._flight:
@@ -817,16 +857,20 @@ class Client:
     def _transmit_flight(self):
         """Packs the flight's records into as few datagrams as fit (RFC 6347 §4.1.1).
         Every transmission gets fresh record sequence numbers (RFC 6347 §4.2.4)."""
-        limit = self.ctx.max_datagram
+        limit = self._datagram_limit
         dgram = b""
+        largest = 0
         for epoch, ctype, payload in self._flight:
             rec = self.records.protect(ctype, payload, epoch)
             if dgram and len(dgram) + len(rec) > limit:
                 self._emit(dgram)
+                largest = max(largest, len(dgram))
                 dgram = b""
             dgram += rec
         if dgram:
             self._emit(dgram)
+            largest = max(largest, len(dgram))
+        self._largest_datagram = largest
 
     def _queue_record(self, ctype, payload):
         self._emit(self.records.protect(ctype, payload))

@@ -139,13 +139,26 @@ class Connection:
 
     read = recv
 
-    def heartbeat(self, timeout=5):
+    def probe_path_mtu(self, sizes=(1472, 1400, 1232, 548), timeout=1):
+        """Finds the largest datagram size the path to the server carries by padding
+        heartbeat requests to each size in turn (RFC 6520 §5.1; needs heartbeat negotiated
+        and accepted by the server). Sizes above max_datagram are skipped. Returns the size
+        and uses it as the datagram limit, or None if no probe was answered."""
+        for size in sizes:
+            if size > self.core.ctx.max_datagram:
+                continue
+            if self.heartbeat(timeout, datagram_size=size):
+                self.core.set_datagram_limit(size)
+                return size
+        return None
+
+    def heartbeat(self, timeout=5, datagram_size=0):
         """Liveness probe (RFC 6520, negotiated with Context(heartbeat=True)): sends a
         HeartbeatRequest, resends it each retransmission period, and returns True when the
         server answers within `timeout` seconds, False otherwise. Data that arrives
         meanwhile is kept for recv()."""
         core = self.core
-        core.heartbeat()
+        core.heartbeat(datagram_size)
         self._heartbeat_answered = False
         self._flush()
         clock = self._clock
