@@ -181,6 +181,19 @@ class UdpProxy:
                 self.directions[SERVER_TO_CLIENT].handle(
                     data, lambda d: self._listen.sendto(d, client))
 
+    def rebind(self):
+        """Moves every client to a new upstream source port, as a NAT rebinding does: the
+        server sees the same client arrive from another address (RFC 9146's use case)."""
+        with self._lock:
+            for addr, old in list(self._upstreams.items()):
+                self._selector.unregister(old)
+                old.close()
+                up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                up.bind((self.host, 0))
+                up.connect(self.upstream)
+                self._upstreams[addr] = up
+                self._selector.register(up, selectors.EVENT_READ, addr)
+
     def stop(self):
         self._stop.set()
         if self._thread is not None:
