@@ -71,3 +71,19 @@ def test_without_cid_the_moved_client_is_lost(start_peer):
     assert lines[0] == "cid None"
     assert lines[1:3] == ["echo True", "echo True"]
     assert "echo True" not in lines[4:], lines
+
+
+def test_renegotiation_refused_with_warning(start_peer):
+    """Mbed TLS 3.6 sends a HelloRequest after the first record: the client answers with a
+    warning no_renegotiation (RFC 7925 §17, RFC 5746 §4.2), never a ClientHello, and the
+    connection goes on."""
+    peer = start_peer("mbedtls36", renegotiate_after=1)
+    cmd = [mp.micropython_path(), os.path.join(mp.TOOLS, "dtls_client.py")] + \
+        peer.client_args() + ["--send", "one", "--send", "two", "--wait", "2", "-v"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=40, env=mp.mp_env(),
+                         stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "refusing renegotiation" in res.stderr
+    assert "send warning alert no_renegotiation" in res.stderr
+    assert res.stderr.count("send ClientHello") == 2  # the initial one and its cookie retry
+    assert peer.wait_for("alert: 1:100", timeout=5), peer.output()
