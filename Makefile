@@ -1,7 +1,8 @@
 # microdtls: set-up, tests, demo and benchmarks on a Debian 12 host.
 #
 #   make setup    Debian packages (as root; otherwise prints the sudo line) + .venv/ + peers
-#   make peers    the Mbed TLS 3.6 Connection ID peers (build/mbedtls36/, fetched from Debian trixie)
+#   make peers    the Mbed TLS 3.6 Connection ID peers (build/mbedtls36/, from Debian trixie)
+#                 and the Botan ECDHE_PSK peer (build/botan/)
 #   make test     the host test suite (PYTEST_ARGS="-k psk -x" passes options through)
 #   make demo     the MicroPython client against a local openssl s_server (PSK, CCM_8)
 #   make bench    tools/bench.py (results in build/bench.json)
@@ -23,10 +24,11 @@ PYTEST_TIMEOUT ?= 600
 # compiles tinydtls with (and Python headers), stdbuf (coreutils), python3-venv, tshark
 # (decrypts test captures with a key log; installed without the setuid dumpcap), the ARM
 # cross compiler for the armv6m/armv7emsp natmods, and Debian's Mbed TLS 2.28 headers/libs
-# that the C module's mbedtls backend is built and tested against.
+# that the C module's mbedtls backend is built and tested against, Botan's library (the
+# ECDHE_PSK + CCM peer; build_botan.sh fetches its headers).
 APT_PACKAGES := openssl gnutls-bin libcoap3-bin util-linux iproute2 coreutils \
 	autoconf automake libtool build-essential python3-venv python3-dev tshark \
-	gcc-arm-none-eabi libnewlib-arm-none-eabi libmbedtls-dev
+	gcc-arm-none-eabi libnewlib-arm-none-eabi libmbedtls-dev libbotan-2-19
 
 .PHONY: setup system-packages peers test demo bench clean distclean natmod natmod-x64 firmware \
 	dist
@@ -36,7 +38,9 @@ setup: system-packages $(STAMP) peers
 # Mbed TLS 3.6 with RFC 9146 Connection ID is not in Debian 12: the script fetches trixie's
 # static libraries into build/mbedtls36/ (private apt state, nothing installed) and compiles
 # tests_host/servers/mbedtls_cid_{server,client}.c; later runs only recompile what changed.
+# build_botan.sh compiles tests_host/servers/botan_psk_peer.cpp (RFC 8442 ECDHE_PSK + CCM).
 peers: system-packages
+	@sh tests_host/servers/build_botan.sh
 	@sh tests_host/servers/build_mbedtls36.sh
 
 # Installs only what is missing, so a second run costs one dpkg-query per package.
