@@ -1,5 +1,6 @@
 """Real DTLS 1.2 servers for host tests: OpenSSL, GnuTLS, libcoap, tinydtls, Mbed TLS
-(2.28 from PyPI, and 3.6 with Connection ID built by tests_host/servers/build_mbedtls36.sh).
+(2.28 from PyPI, and 3.6 with Connection ID built by tests_host/servers/build_mbedtls36.sh),
+Botan 2.19 (ECDHE_PSK with CCM, tests_host/servers/build_botan.sh).
 
 Each `*_server()` function starts one server on 127.0.0.1 (GnuTLS inside a private
 network namespace, since it binds the wildcard address), waits until its UDP port is
@@ -523,6 +524,43 @@ def mbedtls36_server(psk_identity=PSK_IDENTITY, psk_key=PSK_KEY, cert=None, key=
     return peer
 
 
+BOTAN_PEER = os.path.join(ROOT, "build", "botan", "bin", "botan_psk_peer")
+
+
+def botan_peer_path():
+    """tests_host/servers/botan_psk_peer.cpp (server and client), built by build_botan.sh."""
+    if not os.access(BOTAN_PEER, os.X_OK):
+        raise PeerUnavailable("%s not built: run `make setup` (or "
+                              "tests_host/servers/build_botan.sh)" % BOTAN_PEER)
+    return BOTAN_PEER
+
+
+def botan_server(psk_identity=PSK_IDENTITY, psk_key=PSK_KEY, psk_hint=PSK_HINT,
+                 kex=("ECDHE_PSK", "DHE_PSK", "PSK"), ciphers=("AES-128/CCM(8)", "AES-128/CCM"),
+                 idle_timeout=10.0):
+    """Botan 2.19 DTLS 1.2 PSK echo server: the only installable peer with the RFC 8442
+    suites TLS_ECDHE_PSK_WITH_AES_128_CCM_8_SHA256 (0xD003) and _CCM_SHA256 (0xD005).
+
+    Also TLS_PSK_DHE_WITH_AES_128_CCM_8 (0xC0AA), TLS_DHE_PSK_WITH_AES_128_CCM (0xC0A6)
+    and the plain PSK CCM suites; it prefers its own order (kex, then ciphers, Botan
+    names). Cookie exchange always; resumption by session ID and ticket. One client at a
+    time (another waits until close_notify or idle_timeout). Output lines: "ready",
+    "cipher: NAME 0xCODE" (e.g. "ECDHE_PSK_WITH_AES_128_CCM_8_SHA256 0xd003"),
+    "connected", "recv: TEXT" per record (echoed), "alert: NAME", "closed: WHY".
+    A wrong PSK shows as silence (bad Finished records are dropped), as in DTLS.
+    """
+    exe = botan_peer_path()
+    port = free_port()
+    cmd = [exe, "server", "--host", HOST, "--port", port, "--psk-identity", psk_identity,
+           "--psk-key", psk_key.hex(), "--hint", psk_hint, "--kex", ",".join(kex),
+           "--ciphers", ",".join(ciphers), "--idle-timeout", idle_timeout]
+    peer = Peer("botan", cmd, port, psk_identity, psk_key, psk_hint)
+    if not peer.wait_for("ready", START_TIMEOUT):
+        out = peer.stop()
+        raise PeerError("botan did not print ready:\n%s" % out)
+    return peer
+
+
 _modules_checked = {}
 
 
@@ -551,6 +589,7 @@ SERVERS_BY_NAME = {
     "tinydtls": tinydtls_server,
     "mbedtls": mbedtls_server,
     "mbedtls36": mbedtls36_server,
+    "botan": botan_server,
 }
 # the peers that echo each application record back
 ECHO_PEERS = ("gnutls", "tinydtls", "mbedtls")
