@@ -1,4 +1,4 @@
-"""Helpers shared by the socket drivers (dtls.aio; dtls.connection could use them too):
+"""Helpers shared by the socket drivers (dtls.connection and dtls.aio):
 a non-wrapping millisecond clock and the errno values the drivers treat specially."""
 import errno
 import time

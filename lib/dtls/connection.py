@@ -4,41 +4,11 @@ Shaped like a socket: send/recv/settimeout/close and a context manager. recv ret
 application record (datagram semantics), b"" once the server has closed the connection, and
 raises OSError(ETIMEDOUT) when the timeout set with settimeout passes.
 """
-import errno
 import select
-import time
 
+from ._io import EAGAIN, ECONNREFUSED, ETIMEDOUT, Clock, errno_of
 from .client import STATE_CLOSED, Client
 from .errors import ConnectionClosed, DTLSError, HandshakeTimeout
-
-try:
-    _ticks_ms = time.ticks_ms
-    _ticks_diff = time.ticks_diff
-except AttributeError:  # CPython
-    def _ticks_ms():
-        return int(time.monotonic() * 1000)
-
-    def _ticks_diff(a, b):
-        return a - b
-
-_ECONNREFUSED = getattr(errno, "ECONNREFUSED", 111)
-_EAGAIN = getattr(errno, "EAGAIN", 11)
-_ETIMEDOUT = getattr(errno, "ETIMEDOUT", 110)
-
-
-class _Clock:
-    """Milliseconds since creation that never wrap (ticks_ms wraps after 2^30 ms on
-    MicroPython ports)."""
-
-    def __init__(self):
-        self._last = _ticks_ms()
-        self._now = 0
-
-    def now(self):
-        t = _ticks_ms()
-        self._now += _ticks_diff(t, self._last)
-        self._last = t
-        return self._now
 
 
 class Connection:
@@ -48,7 +18,7 @@ class Connection:
                  recv_buffer_size=2048, server_ip=None, session=None):
         self.sock = sock
         self.core = Client(ctx, server_hostname, server_ip, session)
-        self._clock = _Clock()
+        self._clock = Clock()
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
         self._recv_size = recv_buffer_size
@@ -135,7 +105,7 @@ class Connection:
             if self._eof:
                 return b""
             if self._timeout_ms is not None and self._clock.now() - start >= self._timeout_ms:
-                raise OSError(_ETIMEDOUT)
+                raise OSError(ETIMEDOUT)
 
     read = recv
 
@@ -230,13 +200,13 @@ class Connection:
         try:
             return self.sock.recv(self._recv_size)
         except OSError as e:
-            code = e.args[0] if e.args else None
-            if code == _ECONNREFUSED:
+            code = errno_of(e)
+            if code == ECONNREFUSED:
                 # ICMP port unreachable from an earlier send. It is unauthenticated and may be
                 # transient (a server restarting), so keep retrying until the timeout.
                 self._icmp_refused = True
                 return None
-            if code in (_EAGAIN, _ETIMEDOUT):
+            if code in (EAGAIN, ETIMEDOUT):
                 return None
             raise
 
@@ -245,7 +215,7 @@ class Connection:
             try:
                 self.sock.send(d)
             except OSError as e:
-                if not e.args or e.args[0] != _ECONNREFUSED:
+                if errno_of(e) != ECONNREFUSED:
                     raise
                 self._icmp_refused = True
 
