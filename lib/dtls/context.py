@@ -80,7 +80,10 @@ class Context:
         self.max_datagram = max_datagram
         self.max_handshake_message = max_handshake_message
         self.require_ems = require_ems
-        self.rng = rng or os.urandom
+        if rng is None:  # one health-tested HMAC-DRBG per process, loaded on first use
+            from .rng import default_generator
+            rng = default_generator()
+        self.rng = rng
         self.trace = trace
         self.trust_anchors = []
         self.server_spki = None
