@@ -12,5 +12,5 @@ metadata(description="DTLS 1.2 client for MicroPython (RFC 7925 IoT profile), PS
 package("dtls", files=(
     "__init__.py", "_io.py", "aes.py", "aio.py", "backend.py", "ccm.py", "client.py",
     "connection.py", "const.py", "context.py", "errors.py", "handshake.py", "hmac.py",
-    "keys.py", "prf.py", "record.py", "session.py", "sha256.py",
+    "keys.py", "prf.py", "record.py", "rng.py", "session.py", "sha256.py",
 ), base_path="..")
