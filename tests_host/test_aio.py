@@ -371,3 +371,29 @@ def test_unread_records_are_bounded(tinydtls_peer):
     lines = run_mp(PENDING, tinydtls_peer.port, tinydtls_peer.psk_identity,
                    tinydtls_peer.psk_key_hex)
     assert lines == ["[b'r0', b'r1'] 3"], lines
+
+
+HEARTBEAT = """
+async def main(port, ident, key):
+    ctx = make_ctx(ident, key, heartbeat=True)
+    async with await dtls.aio.connect(ctx, "127.0.0.1", port) as conn:
+        print("heartbeat:", await conn.heartbeat(timeout=3))
+        print("mtu:", await conn.probe_path_mtu(sizes=(1232, 548)))
+        await conn.send(b"still here")
+        conn.settimeout(3)
+        print("echo:", (await conn.recv()).decode())
+asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
+"""
+
+
+def test_heartbeat_and_path_mtu_probe(start_peer, tmp_path):
+    """RFC 6520 heartbeat and the padded path-MTU probe against gnutls-serv --heartbeat
+    (inside its network namespace)."""
+    peer = start_peer("gnutls", extra_args=["--heartbeat"])
+    script = tmp_path / "heartbeat.py"
+    script.write_text(PRELUDE + HEARTBEAT)
+    res = mp.run_script(str(script), [peer.port, peer.psk_identity, peer.psk_key_hex],
+                        prefix=peer.prefix)
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    assert res.stdout.splitlines() == ["heartbeat: True", "mtu: 1232", "echo: still here"], \
+        res.stdout

@@ -69,6 +69,7 @@ class Connection:
         self._icmp_refused = False
         self._timeout_ms = None
         self._changed = asyncio.Event()     # set when the pump produced something
+        self._heartbeat_answered = False
         self._pump_task = None
 
     # ---------------------------------------------------------------- public API
@@ -151,6 +152,48 @@ class Connection:
                 pass
 
     read = recv
+
+    async def heartbeat(self, timeout=5, datagram_size=0):
+        """Liveness probe (RFC 6520, negotiated with Context(heartbeat=True)), as
+        dtls.Connection.heartbeat: resends the request each retransmission period and
+        returns True when the server answers within `timeout` seconds, else False."""
+        core = self.core
+        core.heartbeat(datagram_size)
+        self._heartbeat_answered = False
+        self._flush()
+        clock = self._clock
+        start = clock.now()
+        period = core.ctx.initial_timeout_ms
+        resend = start + period
+        end = start + int(timeout * 1000)
+        while not self._heartbeat_answered:
+            if self._eof or self.sock is None:
+                return False
+            now = clock.now()
+            if now >= end:
+                return False
+            if now >= resend:
+                core.resend_heartbeat()   # RFC 6520 §4: DTLS retransmits the request
+                self._flush()
+                period = min(2 * period, core.ctx.max_timeout_ms)
+                resend = now + period
+            self._changed.clear()
+            try:
+                await _wait_for_ms(self._changed.wait(), min(resend, end) - now)
+            except asyncio.TimeoutError:
+                pass
+        return True
+
+    async def probe_path_mtu(self, sizes=(1472, 1400, 1232, 548), timeout=1):
+        """As dtls.Connection.probe_path_mtu: the largest of `sizes` a padded heartbeat
+        gets through (RFC 6520 §5.1), then used as the datagram limit; None if none."""
+        for size in sizes:
+            if size > self.core.ctx.max_datagram:
+                continue
+            if await self.heartbeat(timeout, datagram_size=size):
+                self.core.set_datagram_limit(size)
+                return size
+        return None
 
     async def close(self):
         """Sends close_notify, stops the pump and closes the socket."""
@@ -259,6 +302,8 @@ class Connection:
                 self._pending.append(ev[1])
             elif ev[0] == "closed":
                 self._eof = True
+            elif ev[0] == "heartbeat":
+                self._heartbeat_answered = True
             changed = True
         if changed:
             self._changed.set()
