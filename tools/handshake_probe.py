@@ -2,7 +2,7 @@
 
     micropython tools/handshake_probe.py CLIENT HOST PORT [--free BYTES] [--echo N]
                                          [--no-close] [--identity ID] [--key HEX]
-                                         [--ca FILE | --server-rpk FILE]
+                                         [--ca FILE | --server-rpk FILE] [--resume]
 
 CLIENT is "microdtls" (this library) or "builtin" (MicroPython's own `tls` module). With
 PSK (the default) they use TLS_PSK_WITH_AES_128_CCM_8 and TLS-PSK-WITH-AES-128-GCM-SHA256
@@ -14,8 +14,14 @@ TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 and TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256.
               the heap, so this measures what the connection itself needs.
 --echo N      after the handshake send N records of 200 bytes and require each echoed back.
 --no-close    end without close_notify (for byte counts that exclude it).
+--resume      (this library) after the full handshake and close_notify, connect again
+              offering conn.session and time that abbreviated handshake too (the server
+              must keep a session cache: `openssl s_server -naccept 2 -no_ticket`).
 Prints one JSON line: ok, handshake_ms, alloc_bytes (bytes allocated during the handshake,
-from micropython.mem_total), free_before, error.
+from micropython.mem_total), conn_heap_bytes (heap the open connection keeps after the
+handshake: gc.collect() + gc.mem_alloc() with the connection open, minus the same before
+connect; the Context is made before and is not counted), free_before, error; with --resume
+also resume_ms, resume_alloc_bytes, resumed (whether the server accepted the session).
 """
 import gc
 import json
@@ -27,11 +33,14 @@ import micropython
 _ARG_DEFAULTS = {"--free": None, "--echo": "0", "--identity": "Client_identity",
                  "--key": "000102030405060708090a0b0c0d0e0f", "--ca": None,
                  "--server-rpk": None}
+_FLAGS = {"--no-close": ("close", False), "--resume": ("resume", True),
+          "--debug": ("debug", True)}
 
 
 def parse(argv):
     opts = dict(_ARG_DEFAULTS)
     opts["close"] = True
+    opts["resume"] = opts["debug"] = False
     pos = []
     i = 0
     while i < len(argv):
@@ -40,8 +49,8 @@ def parse(argv):
             opts[a] = argv[i + 1]
             i += 2
             continue
-        if a == "--no-close":
-            opts["close"] = False
+        if a in _FLAGS:
+            opts[_FLAGS[a][0]] = _FLAGS[a][1]
         else:
             pos.append(a)
         i += 1
@@ -82,9 +91,9 @@ def microdtls_context(opts):
                         handshake_timeout_ms=20000)
 
 
-def connect_microdtls(opts, ctx):
+def connect_microdtls(opts, ctx, session=None):
     return ctx.connect(opts["host"], opts["port"], server_hostname="localhost"
-                       if opts["--ca"] else None)
+                       if opts["--ca"] else None, session=session)
 
 
 def builtin_context(opts):
@@ -110,6 +119,20 @@ def connect_builtin(opts, ctx):
                            server_hostname="localhost" if opts["--ca"] else None)
 
 
+def resume(opts, ctx, session, result):
+    """Times an abbreviated handshake offering `session` (RFC 5246 §7.3)."""
+    if session is None:
+        raise ValueError("the server offered no session to resume")
+    gc.collect()
+    total0 = micropython.mem_total()
+    t0 = time.ticks_us()
+    conn = connect_microdtls(opts, ctx, session=session)
+    result["resume_ms"] = time.ticks_diff(time.ticks_us(), t0) / 1000
+    result["resume_alloc_bytes"] = micropython.mem_total() - total0
+    result["resumed"] = conn.resumed
+    conn.close()
+
+
 def main():
     opts = parse(sys.argv[1:])
     result = {"ok": False, "client": opts["client"]}
@@ -130,12 +153,15 @@ def main():
         ballast = leave_free(int(opts["--free"]))
     gc.collect()
     result["free_before"] = gc.mem_free()
+    heap0 = gc.mem_alloc()
     total0 = micropython.mem_total()
     t0 = time.ticks_us()
     try:
         conn = connect(opts, ctx)
         result["handshake_ms"] = time.ticks_diff(time.ticks_us(), t0) / 1000
         result["alloc_bytes"] = micropython.mem_total() - total0
+        gc.collect()
+        result["conn_heap_bytes"] = gc.mem_alloc() - heap0
         for i in range(int(opts["--echo"])):
             msg = b"record %d " % i + b"x" * 200
             conn.write(msg)
@@ -146,9 +172,11 @@ def main():
                 raise ValueError("echo %d differs" % i)
         if opts["close"]:
             conn.close()
+        if opts["resume"]:
+            resume(opts, ctx, conn.session, result)
         result["ok"] = True
     except Exception as e:  # reported as data: the caller decides
-        if "--debug" in sys.argv:
+        if opts["debug"]:
             sys.print_exception(e)
         result["error"] = "%s: %s" % (type(e).__name__, e)
     ballast = None  # noqa: F841
