@@ -1,44 +1,65 @@
-"""Benchmarks (`make bench`): handshake time, heap and bytes on the wire, PSK and ECDHE.
+"""Benchmarks (`make bench`): speed, memory, bytes on the wire and code size, in one run.
 
-Everything runs in one invocation against local `openssl s_server` instances (CPython drives,
-the clients run in the MicroPython unix port):
-  * handshake time, median of BENCH_RUNS runs (default 15): this library
-    (TLS_PSK_WITH_AES_128_CCM_8; TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 with a 3-deep certificate
-    chain and with a raw public key) and MicroPython's built-in `tls` DTLS client
-    (TLS-PSK-WITH-AES-128-GCM-SHA256 / TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256: it has no CCM
-    suite, and no raw public keys), timed inside MicroPython from socket creation to
-    handshake complete; and their ratios;
-  * bytes allocated during one handshake (micropython.mem_total delta) and the smallest free
-    heap (one contiguous region, code already loaded) in which handshake + 5 echoed records
-    still work, found by bisection;
-  The raw-public-key server is gnutls-serv (OpenSSL 3.0 has none), which answers each
-  flight only after ~50 ms of its own polling: that mode's time is mostly the server's.
-  * bytes and datagrams each side sends for one full handshake with the cookie exchange,
-    counted by tools/udp_proxy.py, close_notify excluded, for this library, the built-in
-    client and `openssl s_client`.
-Results: a table on stdout and build/bench.json.
+    .venv/bin/python tools/bench.py          (BENCH_RUNS=N sets the runs per figure, default 15)
+
+CPython drives; the clients run in the MicroPython unix port (x64) against local servers.
+Every timing is a median over BENCH_RUNS runs, each run a fresh client process and a fresh
+server. "pure" is dtls with DTLS_CRYPTO=python, "native" with DTLS_CRYPTO=native and the x64
+C module (dist/x64_6.3/_dtlscrypto.mpy, built if missing). Sections:
+  * handshake time, timed inside MicroPython from socket creation to handshake complete:
+    PSK (TLS_PSK_WITH_AES_128_CCM_8, openssl s_server), ECDHE-ECDSA with a 3-deep
+    certificate chain (s_server) and with a raw public key (gnutls-serv: OpenSSL 3.0 has no
+    RPK; it answers each flight after ~50 ms of its own polling, so that time is mostly the
+    server's); MicroPython's built-in `tls` DTLS client as the reference (GCM suites: it
+    has no CCM) and the ratios to it;
+  * bytes allocated during one handshake (micropython.mem_total delta) and the heap one
+    open connection keeps (gc.collect() + gc.mem_alloc() delta after the handshake);
+  * session resumption (abbreviated handshake offering conn.session; s_server with
+    -naccept 2 -no_ticket), PSK and ECDHE-cert;
+  * the smallest contiguous free heap (code already loaded) in which the handshake still
+    works (PSK: plus 5 echoed records), by bisection;
+  * bytes and datagrams each side sends per full handshake with the cookie exchange
+    (tools/udp_proxy.py, close_notify excluded), with `openssl s_client` as a reference
+    and the protocol minimum for the PSK client;
+  * AES-CCM-8 seal+open throughput (tools/bench_crypto.py's script: pure, native), the
+    record path (dtls.record.EpochCipher, the script section of tools/board_bench.py) and
+    CPython `cryptography` AESCCM as a reference; P-256 ECDH / ECDSA sign / verify;
+  * code size: .mpy bytes per package (mpy-cross, default and -O3), natmod bytes per arch;
+  * the targets of the performance issue next to each figure, met or not.
+Results: tables on stdout, build/bench.json, and build/bench.png (tools/plot_bench.py).
 """
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests_host"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
+import bench_crypto  # noqa: E402
+import board_bench  # noqa: E402
+import build_dist  # noqa: E402
 import mp  # noqa: E402
 import native  # noqa: E402
+import packages  # noqa: E402
 import peers  # noqa: E402
 from udp_proxy import UdpProxy  # noqa: E402
 
 PROBE = os.path.join(ROOT, "tools", "handshake_probe.py")
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
+QUICK = RUNS < 5  # shorter crypto timings for smoke runs
 SUITES = {"microdtls": "PSK-AES128-CCM8", "builtin": "PSK-AES128-GCM-SHA256"}
 EC_SUITES = "ECDHE-ECDSA-AES128-CCM8:ECDHE-ECDSA-AES128-GCM-SHA256"
 PKI = os.path.join(ROOT, "build", "bench-pki")
+OUT_JSON = os.path.join(ROOT, "build", "bench.json")
+OUT_PNG = os.path.join(ROOT, "build", "bench.png")
+KB = 1024  # the issue's "KB" taken as KiB (the generous reading)
+OPENSSL_COOKIE_LEN = 20  # s_server's HelloVerifyRequest cookie
 
 
 def make_pki():
@@ -51,12 +72,12 @@ def make_pki():
                 out.write(f.read())
 
 
-def cert_server():
+def cert_server(naccept=1, extra=()):
     port = peers.free_port()
     pki = lambda name: os.path.join(PKI, name)  # noqa: E731
     cmd = ["openssl", "s_server", "-dtls1_2", "-accept", "127.0.0.1:%d" % port, "-cert",
            pki("leaf.pem"), "-cert_chain", pki("chain.pem"), "-key", pki("leaf.key"),
-           "-cipher", EC_SUITES, "-naccept", "1"]
+           "-cipher", EC_SUITES, "-naccept", str(naccept)] + list(extra)
     return peers.Peer("openssl", cmd, port, "", b"", stdin=True)
 
 
@@ -79,7 +100,7 @@ MODES = {
                                  "builtin": ["--ca", os.path.join(PKI, "root.der")]}),
     "ecdhe-rpk": (gnutls_rpk_server, {"microdtls": _RPK, "microdtls-native": _RPK}),
 }
-
+OURS = ("microdtls", "microdtls-native")
 
 # "microdtls" runs with pure-Python crypto, "microdtls-native" with the x64 C module.
 CLIENT_ENV = {"microdtls": lambda: native.backend_env("python"),
@@ -112,16 +133,45 @@ def one_handshake(client, *extra, via_proxy=False, mode="psk"):
         return probe(client, server.port, *extra, prefix=server.prefix), None
 
 
+def _summary(times):
+    return {"median_ms": statistics.median(times), "min_ms": min(times),
+            "max_ms": max(times), "runs": len(times)}
+
+
 def handshake_times(client, mode):
-    times, allocs = [], []
+    times, allocs, heaps = [], [], []
     for _ in range(RUNS):
         r, _ = one_handshake(client, mode=mode)
         if not r["ok"]:
             raise RuntimeError("%s handshake failed: %s" % (client, r.get("error")))
         times.append(r["handshake_ms"])
         allocs.append(r["alloc_bytes"])
-    return {"median_ms": statistics.median(times), "min_ms": min(times),
-            "max_ms": max(times), "runs": RUNS, "alloc_bytes": statistics.median(allocs)}
+        heaps.append(r["conn_heap_bytes"])
+    out = _summary(times)
+    out["alloc_bytes"] = statistics.median(allocs)
+    if client in OURS:  # the built-in client's mbedtls state is outside the GC heap
+        out["conn_heap_bytes"] = statistics.median(heaps)
+    return out
+
+
+def resumption_times(client, mode):
+    """Full handshake, close_notify, then the timed abbreviated handshake (RFC 5246 §7.3)
+    against a server with a session cache and no tickets (resumption by session ID)."""
+    times, allocs = [], []
+    for _ in range(RUNS):
+        if mode == "psk":
+            server = peers.openssl_server(naccept=2, extra_args=["-no_ticket"])
+        else:
+            server = cert_server(naccept=2, extra=["-no_ticket"])
+        with server:
+            r = probe(client, server.port, "--resume", *MODES[mode][1][client])
+        if not r["ok"] or not r.get("resumed"):
+            raise RuntimeError("%s resumption failed: %s" % (client, r))
+        times.append(r["resume_ms"])
+        allocs.append(r["resume_alloc_bytes"])
+    out = _summary(times)
+    out["alloc_bytes"] = statistics.median(allocs)
+    return out
 
 
 def smallest_heap(client, mode, lo=2048, hi=131072, step=512):
@@ -129,7 +179,7 @@ def smallest_heap(client, mode, lo=2048, hi=131072, step=512):
     handshake + 5 echoed records, against the mbedtls echo server since s_server does not
     echo; otherwise the handshake alone against s_server)."""
     def works(free):
-        if client.startswith("microdtls") and mode == "psk":
+        if client in OURS and mode == "psk":
             with peers.mbedtls_server() as server:
                 r = probe(client, server.port, "--free", free, "--echo", 5)
         else:
@@ -175,37 +225,220 @@ def s_client_counts():
         return stats
 
 
-def main():
-    make_pki()
-    native.ensure_natmod()
-    results = {"runs": RUNS}
-    print("Handshake time against openssl s_server on 127.0.0.1 (%d runs each)" % RUNS)
+def psk_client_minimum(cookie_len=OPENSSL_COOKIE_LEN, identity_len=len(peers.PSK_IDENTITY),
+                       tag_len=8):
+    """The fewest bytes a PSK client can send for a full handshake with the cookie exchange
+    and no extensions: ClientHello (RFC 6347 §4.2.1: version, random, empty session ID,
+    cookie, one suite, null compression), the same with the cookie, then flight 3 in one
+    datagram: ClientKeyExchange (RFC 4279 §2: identity), ChangeCipherSpec, Finished
+    (12-byte verify_data under AES-CCM: 8-byte explicit nonce + tag)."""
+    record, handshake = 13, 12
+    hello = record + handshake + 2 + 32 + 1 + 1 + 2 + 2 + 1 + 1
+    key_exchange = record + handshake + 2 + identity_len
+    ccs = record + 1
+    finished = record + 8 + handshake + 12 + tag_len
+    return {"bytes": hello + (hello + cookie_len) + key_exchange + ccs + finished,
+            "datagrams": 3}
+
+
+# ---------------------------------------------------------------- crypto
+
+def record_path(backend):
+    """dtls.record.EpochCipher seal+open under the unix port (board_bench's section)."""
+    config = {"natmod_dir": None, "quick": QUICK, "record_ms": 150 if QUICK else 400}
+    script = board_bench.PRELUDE % {"config": json.dumps(config)} + board_bench.RECORD_SECTION
+    fd, path = tempfile.mkstemp(suffix=".py", prefix="bench_record_")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(script)
+        res = mp.run_script(path, timeout=120, env=native.backend_env(backend))
+    finally:
+        os.unlink(path)
+    if res.returncode != 0:
+        raise RuntimeError("record path (%s) failed: %s%s" % (backend, res.stdout, res.stderr))
+    rec = board_bench.parse_output(res.stdout)["record"]
+    if rec["backend"] != backend:
+        raise RuntimeError("record path ran with %s, not %s" % (rec["backend"], backend))
+    return rec
+
+
+def cpython_ccm(min_s=0.3):
+    """CPython `cryptography` AESCCM (OpenSSL, AES-NI) seal+open: the reference."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+    aead = AESCCM(bytes(range(16)), tag_length=8)
+    nonce, aad = bytes(12), bytes(13)
+    out = {}
+    for size in (64, 1024):
+        pt = bytes(size)
+        n = 0
+        t0 = time.perf_counter()
+        while True:
+            aead.decrypt(nonce, aead.encrypt(nonce, pt, aad), aad)
+            n += 1
+            dt = time.perf_counter() - t0
+            if dt >= min_s:
+                break
+        us = dt / n * 1e6
+        out["seal_open_%d_us" % size] = us
+        out["seal_open_%d_kBps" % size] = 2 * size / us * 1e6 / 1024
+    return out
+
+
+def crypto_figures():
+    out = {"dtls.ccm": {}, "record": {}, "p256": {}}
+    for backend in ("python", "native"):
+        r = bench_crypto.run(backend, QUICK)
+        out["dtls.ccm"][backend] = {k: v for k, v in r.items() if k.startswith("ccm8_")}
+        out["p256"][backend] = {
+            "keygen_ms": r["keygen_ms"], "ecdh_ms": r["ecdh_ms"], "sign_ms": r["sign_ms"],
+            "verify_ms": r["verify_ms"], "ecdh_per_s": 1000 / r["ecdh_ms"],
+            "sign_per_s": 1000 / r["sign_ms"], "verify_per_s": 1000 / r["verify_ms"],
+            "prf_keyblock_us": r["prf_keyblock_us"]}
+        out["record"][backend] = record_path(backend)
+    out["cpython_cryptography"] = cpython_ccm()
+    return out
+
+
+# ---------------------------------------------------------------- code size
+
+def mpy_sizes():
+    """Bytes of .mpy per package (files as listed by the package.json files, which
+    tests_host/test_packaging.py keeps equal to the manifests), default and -O3."""
+    mpy_cross = build_dist.find_mpy_cross()
+    out = {"source": {}, "mpy": {}, "mpy_O3": {}}
+    with tempfile.TemporaryDirectory(prefix="bench_mpy_") as tmp:
+        for key, flags in (("mpy", []), ("mpy_O3", ["-O3"])):
+            for name in packages.PACKAGES:
+                total = src_total = 0
+                for src, target in packages.files(name):
+                    dest = os.path.join(tmp, key, target[:-3] + ".mpy")
+                    os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    subprocess.run([mpy_cross] + flags + ["-o", dest, "-s", target, src],
+                                   check=True, capture_output=True)
+                    total += os.path.getsize(dest)
+                    src_total += os.path.getsize(src)
+                out[key][name] = total
+                out["source"][name] = src_total
+            out[key]["all"] = sum(out[key][n] for n in packages.PACKAGES)
+    out["source"]["all"] = sum(out["source"][n] for n in packages.PACKAGES)
+    return out
+
+
+def natmod_sizes():
+    """Builds what `make natmod` can here (incremental) and reads dist/*_6.3/."""
+    res = subprocess.run(["make", "--no-print-directory", "-C", os.path.join(ROOT, "firmware"),
+                          "natmod"], capture_output=True, text=True, timeout=600)
+    if res.returncode != 0:
+        print("  (make natmod failed; sizes of what dist/ holds)\n" + res.stderr[-1000:])
+    return bench_crypto.natmod_sizes()
+
+
+# ---------------------------------------------------------------- targets
+
+def targets(r):
+    """[(what, value, limit, unit)] from the performance issue; met when value <= limit."""
+    h, ratio, heap, wire = r["handshake"], r["ratio_to_builtin"], \
+        r["smallest_free_heap_bytes"], r["wire"]
+    size, natmod = r["code_size"], r["code_size"]["natmod_bytes"]
+    rows = [
+        ("ECDHE-ECDSA (cert) handshake, native / built-in", ratio["ecdhe-cert/microdtls-native"],
+         1.0, "x"),
+        ("PSK handshake, native / built-in", ratio["psk/microdtls-native"], 1.5, "x"),
+        ("PSK handshake, pure / built-in", ratio["psk/microdtls"], 5.0, "x"),
+    ]
+    for client, label in (("microdtls", "pure"), ("microdtls-native", "native")):
+        rows.append(("PSK heap (smallest working free heap), %s" % label,
+                     heap["psk/" + client], 8 * KB, "B"))
+        for mode in ("ecdhe-cert", "ecdhe-rpk"):
+            rows.append(("%s heap (smallest working free heap), %s" % (mode, label),
+                         heap["%s/%s" % (mode, client)], 16 * KB, "B"))
+    cs = wire["psk/microdtls"]["client_to_server"]
+    rows += [
+        ("PSK handshake with cookie: client bytes", cs["bytes"], 290, "B"),
+        ("PSK handshake with cookie: client datagrams", cs["datagrams"], 3, ""),
+        (".mpy PSK-only set (dtls)", size["mpy"]["dtls"], 24 * KB, "B"),
+        (".mpy PSK-only set (dtls), mpy-cross -O3", size["mpy_O3"]["dtls"], 24 * KB, "B"),
+        (".mpy everything (dtls + dtls-ecc + coap)", size["mpy"]["all"], 64 * KB, "B"),
+        (".mpy everything, mpy-cross -O3", size["mpy_O3"]["all"], 64 * KB, "B"),
+        ("natmod armv6m", natmod.get("armv6m_6.3"), 10 * KB, "B"),
+    ]
+    return [{"target": what, "value": value, "limit": limit, "unit": unit,
+             "met": value is not None and value <= limit} for what, value, limit, unit in rows]
+
+
+# ---------------------------------------------------------------- main
+
+def host_info():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": model or platform.processor(), "cpus": os.cpu_count(),
+            "loadavg_start": os.getloadavg()}
+
+
+def section(title):
+    print("\n" + title)
+
+
+def run_handshakes(results):
+    section("Handshake time against local servers, 127.0.0.1, median of %d runs "
+            "(pure = DTLS_CRYPTO=python, native = x64 C module)" % RUNS)
+    print("  %-11s %-17s %9s %9s %9s %12s %10s" % ("mode", "client", "median ms", "min", "max",
+                                                  "allocated B", "conn heap B"))
     results["handshake"] = {}
     for mode, (_, clients) in MODES.items():
         for client in clients:
             t = handshake_times(client, mode)
             results["handshake"]["%s/%s" % (mode, client)] = t
-            print("  %-11s %-16s median %8.2f ms (min %.2f, max %.2f); allocated %d bytes"
-                  % (mode, client, t["median_ms"], t["min_ms"], t["max_ms"], t["alloc_bytes"]))
+            print("  %-11s %-17s %9.2f %9.2f %9.2f %12d %10s" % (
+                mode, client, t["median_ms"], t["min_ms"], t["max_ms"], t["alloc_bytes"],
+                t.get("conn_heap_bytes", "n/a")))
     h = results["handshake"]
     results["ratio_to_builtin"] = {}
     for mode in ("psk", "ecdhe-cert"):
-        for client in ("microdtls", "microdtls-native"):
+        for client in OURS:
             ratio = h["%s/%s" % (mode, client)]["median_ms"] / h[mode + "/builtin"]["median_ms"]
             results["ratio_to_builtin"]["%s/%s" % (mode, client)] = ratio
-            print("  ratio %-10s %-16s / builtin: %.2f" % (mode, client, ratio))
+            print("  ratio %-11s %-17s / builtin: %.2f" % (mode, client, ratio))
 
-    print("Smallest contiguous free heap that works (code already loaded):")
+
+def run_resumption(results):
+    section("Session resumption (abbreviated handshake, session ID; s_server -no_ticket), "
+            "median of %d" % RUNS)
+    results["resumption"] = {}
+    for mode in ("psk", "ecdhe-cert"):
+        for client in OURS:
+            t = resumption_times(client, mode)
+            results["resumption"]["%s/%s" % (mode, client)] = t
+            full = results["handshake"]["%s/%s" % (mode, client)]["median_ms"]
+            print("  %-11s %-17s median %7.2f ms (min %.2f, max %.2f); full handshake %.2f ms;"
+                  " allocated %d B" % (mode, client, t["median_ms"], t["min_ms"], t["max_ms"],
+                                       full, t["alloc_bytes"]))
+
+
+def run_heap(results):
+    section("Smallest contiguous free heap that works, code already loaded (PSK: + 5 echoed "
+            "records), bisection to 512 B")
     results["smallest_free_heap_bytes"] = {}
     # Only this library: the built-in client's mbedtls allocates with the C allocator on the
     # unix port, outside the GC heap, so a GC-heap limit says nothing about it.
     for mode in MODES:
-        for client in ("microdtls", "microdtls-native"):
+        for client in OURS:
             n = smallest_heap(client, mode)
             results["smallest_free_heap_bytes"]["%s/%s" % (mode, client)] = n
-            print("  %-11s %-16s %s bytes" % (mode, client, n))
+            conn = results["handshake"]["%s/%s" % (mode, client)]["conn_heap_bytes"]
+            print("  %-11s %-17s %7s B   (an open connection then keeps %d B)"
+                  % (mode, client, n, conn))
 
-    print("Bytes/datagrams per full handshake with cookie exchange (close_notify excluded):")
+
+def run_wire(results):
+    section("Bytes/datagrams per full handshake with cookie exchange (close_notify excluded)")
     results["wire"] = {}
     # (Not for ecdhe-rpk: its server runs in a network namespace the proxy is not in.)
     rows = [(m, c) for m, (_, cs) in MODES.items() for c in cs
@@ -214,14 +447,84 @@ def main():
         st = wire_counts(client, mode)
         results["wire"]["%s/%s" % (mode, client)] = st
         cs, sc = st["client_to_server"], st["server_to_client"]
-        print("  %-11s %-16s client sends %4d bytes in %d datagrams; server sends %4d bytes in %d"
+        print("  %-11s %-17s client sends %4d B in %d datagrams; server sends %4d B in %d"
               % (mode, client, cs["bytes"], cs["datagrams"], sc["bytes"], sc["datagrams"]))
+    m = psk_client_minimum()
+    results["wire"]["psk/protocol-minimum"] = {"client_to_server": m}
+    print("  %-11s %-17s client sends %4d B in %d datagrams (no extensions, %d-byte cookie)"
+          % ("psk", "protocol minimum", m["bytes"], m["datagrams"], OPENSSL_COOKIE_LEN))
 
-    os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
-    out = os.path.join(ROOT, "build", "bench.json")
-    with open(out, "w") as f:
+
+def run_crypto(results):
+    section("Crypto on the unix port (x64)%s" % (" (quick)" if QUICK else ""))
+    c = results["crypto"] = crypto_figures()
+    print("  %-38s %12s %12s %12s" % ("AES-CCM-8 seal+open", "pure", "native", "CPython"))
+    ref = c["cpython_cryptography"]
+    for size in (64, 1024):
+        print("  %-38s %9.1f us %9.1f us %9.2f us" % (
+            "dtls.ccm, %d B record" % size, c["dtls.ccm"]["python"]["ccm8_%d_us" % size],
+            c["dtls.ccm"]["native"]["ccm8_%d_us" % size], ref["seal_open_%d_us" % size]))
+        print("  %-38s %9.1f us %9.1f us" % (
+            "record path (EpochCipher), %d B" % size,
+            c["record"]["python"]["seal_open_%d_us" % size],
+            c["record"]["native"]["seal_open_%d_us" % size]))
+        print("  %-38s %6.0f KiB/s %6.0f KiB/s %6.0f KiB/s" % (
+            "record path throughput, %d B" % size,
+            c["record"]["python"]["seal_open_%d_kBps" % size],
+            c["record"]["native"]["seal_open_%d_kBps" % size], ref["seal_open_%d_kBps" % size]))
+    for op in ("ecdh", "sign", "verify"):
+        py, nat = c["p256"]["python"], c["p256"]["native"]
+        print("  %-38s %7.0f /s   %7.0f /s    (%.2f / %.2f ms)" % (
+            "P-256 " + {"ecdh": "ECDH", "sign": "ECDSA sign", "verify": "ECDSA verify"}[op],
+            py[op + "_per_s"], nat[op + "_per_s"], py[op + "_ms"], nat[op + "_ms"]))
+
+
+def run_sizes(results):
+    section("Code size")
+    s = mpy_sizes()
+    s["natmod_bytes"] = natmod_sizes()
+    results["code_size"] = s
+    print("  %-10s %10s %10s %10s" % ("package", "source B", ".mpy B", "-O3 B"))
+    for name in list(packages.PACKAGES) + ["all"]:
+        print("  %-10s %10d %10d %10d" % (name, s["source"][name], s["mpy"][name],
+                                          s["mpy_O3"][name]))
+    for arch, n in s["natmod_bytes"].items():
+        print("  natmod %-14s %8d B" % (arch, n))
+
+
+def run_targets(results):
+    section("Targets (KB = 1024 B)")
+    results["targets"] = targets(results)
+    for t in results["targets"]:
+        value = "%.2f" % t["value"] if isinstance(t["value"], float) else str(t["value"])
+        print("  %-52s %9s %s <= %-6s %s" % (t["target"], value, t["unit"], t["limit"],
+                                             "met" if t["met"] else "NOT MET"))
+
+
+def main():
+    t_start = time.time()
+    make_pki()
+    native.ensure_natmod()
+    results = {"runs": RUNS, "host": host_info()}
+    print("microdtls benchmarks: %d runs per figure on %s (%d CPUs, load %.2f): a shared, "
+          "noisy machine" % (RUNS, results["host"]["cpu"], results["host"]["cpus"],
+                             results["host"]["loadavg_start"][0]))
+    for step in (run_handshakes, run_resumption, run_heap, run_wire, run_crypto, run_sizes,
+                 run_targets):
+        step(results)
+    results["host"]["loadavg_end"] = os.getloadavg()
+    results["seconds"] = round(time.time() - t_start, 1)
+    os.makedirs(os.path.dirname(OUT_JSON), exist_ok=True)
+    with open(OUT_JSON, "w") as f:
         json.dump(results, f, indent=2)
-    print("written", os.path.relpath(out, ROOT))
+    print("\nwritten %s (%.0f s)" % (os.path.relpath(OUT_JSON, ROOT), results["seconds"]))
+    try:
+        import plot_bench
+    except ImportError as e:  # matplotlib missing: make setup installs it
+        print("no plot: %s" % e)
+        return
+    plot_bench.plot(results, OUT_PNG)
+    print("written %s" % os.path.relpath(OUT_PNG, ROOT))
 
 
 if __name__ == "__main__":
