@@ -26,7 +26,8 @@ class Context:
     max_datagram:   largest datagram we send; handshake messages are fragmented to fit.
     max_handshake_message: largest handshake message accepted from the server.
     require_ems:    refuse servers that do not negotiate extended master secret (RFC 7627).
-    rng:            callable(n) -> n random bytes; default os.urandom (the hardware RNG on
+    rng:            callable(n) -> n random bytes; default: one health-checked HMAC-DRBG
+                    per process (dtls.rng), seeded from os.urandom (the hardware RNG on
                     ESP32/RP2040).
     trace:          callable(str) receiving a line per protocol event (flights, alerts).
 
@@ -43,6 +44,25 @@ class Context:
                     None: never check (a device without a clock); or a callable returning
                     seconds since 1970-01-01 UTC.
     max_chain_depth: most certificates accepted below the trust anchor (default 4).
+
+    Size-saving extensions for certificate handshakes (all off by default):
+    cached_info:    what an earlier connection learned of the server (conn.core.cached_info,
+                    a dtls.ecdhe.CachedInfo, or its to_bytes()), or a list of those: offered
+                    in RFC 7924 cached_info to the same server name/address, so the server
+                    may send a 33-byte fingerprint instead of its Certificate message. The
+                    cached chain is checked again (anchors, validity when the clock is
+                    known, name) without repeating signature verifications it recorded.
+    trusted_ca_keys: "key_sha1_hash", "x509_name" or "cert_sha1_hash": name our trust
+                    anchors in RFC 6066 §6 trusted_ca_keys, so a server holding several
+                    chains can pick one we can verify (21 bytes per anchor with SHA-1).
+    cert_urls:      [(url, sha1 or None), ...]: offer RFC 6066 §5 client_certificate_url;
+                    a server that accepts it gets a CertificateURL message (the URLs and the
+                    SHA-1 of what each one holds) instead of our certificate chain, still
+                    followed by CertificateVerify with `key`. `cert` may then be left out;
+                    a None hash is computed from `cert`.
+    cert_url_type:  "individual_certs" (default: one URL per DER certificate, leaf first) or
+                    "pkipath" (one URL for the whole chain as a PkiPath).
+    Truncated HMAC (RFC 6066 §7) is never offered: every suite here is AEAD (RFC 7925 §13).
 
     heartbeat:      negotiate RFC 6520 heartbeat: answer the server's requests and, if it
                     agrees, send our own as keep-alive/liveness probes (conn.heartbeat()).
@@ -65,7 +85,8 @@ class Context:
                  ca=None, server_rpk=None, cert=None, key=None, client_rpk=False,
                  clock="auto", max_chain_depth=4, keylog=None, session_tickets=False,
                  heartbeat=False, max_fragment_length=None, record_size_limit=None,
-                 connection_id=False):
+                 connection_id=False, cached_info=None, trusted_ca_keys=None, cert_urls=None,
+                 cert_url_type="individual_certs"):
         self.psk_identity = None
         self.psk_key = None
         if psk is not None:
@@ -109,9 +130,28 @@ class Context:
         if server_rpk is not None:
             self.set_server_rpk(server_rpk)
         if key is not None or cert is not None:
-            self.load_cert_chain(cert, key, client_rpk)
+            self.load_cert_chain(cert, key, client_rpk, url_only=bool(cert_urls))
         elif client_rpk:
             raise ValueError("client_rpk needs key")
+        self.cached_info = []
+        if cached_info is not None:
+            from .ecdhe import load_cached_info
+            self.cached_info = load_cached_info(cached_info)
+        if trusted_ca_keys is not None:
+            from .ecdhe import TRUSTED_CA_IDENTIFIERS
+            if trusted_ca_keys not in TRUSTED_CA_IDENTIFIERS:
+                raise ValueError("trusted_ca_keys must be key_sha1_hash, x509_name or "
+                                 "cert_sha1_hash")
+            if not self.trust_anchors:
+                raise ValueError("trusted_ca_keys needs ca")
+        self.trusted_ca_keys = trusted_ca_keys
+        self.cert_urls = None
+        self.cert_url_type = cert_url_type
+        if cert_urls:
+            if self.private_key is None or self.client_rpk:
+                raise ValueError("cert_urls needs key (and a certificate, not client_rpk)")
+            from .ecdhe import certificate_urls
+            self.cert_urls = certificate_urls(cert_urls, cert_url_type, self.cert_chain)
 
     def set_psk(self, identity, key):
         if isinstance(identity, str):
@@ -155,9 +195,10 @@ class Context:
         x509.parse_spki(der)  # a P-256 key, or ValueError now rather than at handshake time
         self.server_spki = der
 
-    def load_cert_chain(self, cert, key, client_rpk=False):
+    def load_cert_chain(self, cert, key, client_rpk=False, url_only=False):
         """Our credentials for client authentication: a certificate chain (leaf first) and
-        its P-256 private key, or only a key with client_rpk=True (RFC 7250)."""
+        its P-256 private key, or only a key with client_rpk=True (RFC 7250) or, with
+        url_only=True, when the certificate is only sent as a URL (RFC 6066 §5)."""
         from . import ecdhe, p256, x509
         if key is None:
             raise ValueError("a client certificate needs its private key")
@@ -167,6 +208,8 @@ class Context:
         self.client_rpk = client_rpk
         if not client_rpk:
             if cert is None:
+                if url_only:
+                    return
                 raise ValueError("key without cert: pass cert, or client_rpk=True")
             self.cert_chain = _load_ders(cert)
             if x509.Certificate(self.cert_chain[0]).public_key != pub:
