@@ -1,3 +1,5 @@
 # ESP32_GENERIC with microdtls: the port's standard frozen modules plus the dtls package.
 include("$(PORT_DIR)/boards/manifest.py")
-package("dtls", base_path="../../lib")
+# dtls (PSK base), dtls-ecc (ECDHE-ECDSA, X.509) and coap, file lists from lib/*/manifest.py;
+# for PSK-only firmware use include("../../lib/dtls") instead (see boards/README.md).
+include("../../lib")
