@@ -6,6 +6,9 @@
 #   make test     the host test suite (PYTEST_ARGS="-k psk -x" passes options through)
 #   make demo     the MicroPython client against a local openssl s_server (PSK, CCM_8)
 #   make bench    tools/bench.py (results in build/bench.json)
+#   make soak     tools/soak.py: lossy-network sweep (10/20/30% loss, 100 seeds) and a
+#                 10,000-record soak at 5% loss (about 12 min; build/soak-*.json)
+#   make fuzz     tools/fuzz.py: 1,000,000 atheris inputs over four targets (FUZZ_ARGS=...)
 #   make dist     .mpy of each package in dist/mpy/<package> (tools/build_dist.py) + make natmod
 #   make clean    build output and caches; `make distclean` also removes .venv/
 
@@ -30,7 +33,7 @@ APT_PACKAGES := openssl gnutls-bin libcoap3-bin util-linux iproute2 coreutils \
 	autoconf automake libtool build-essential python3-venv python3-dev tshark \
 	gcc-arm-none-eabi libnewlib-arm-none-eabi libmbedtls-dev libbotan-2-19
 
-.PHONY: setup system-packages peers test demo bench clean distclean natmod natmod-x64 firmware \
+.PHONY: setup system-packages peers test demo bench soak fuzz clean distclean natmod natmod-x64 firmware \
 	dist
 
 setup: system-packages $(STAMP) peers
@@ -95,6 +98,14 @@ bench: setup
 #   make firmware BOARD=ESP32_GENERIC|RPI_PICO_W|UNIX MPY_DIR=/path/to/micropython
 natmod natmod-x64: setup
 	@$(MAKE) --no-print-directory -C firmware $@
+
+soak: setup
+	@mkdir -p build
+	$(VENV)/bin/python tools/soak.py sweep --json build/soak-sweep.json
+	$(VENV)/bin/python tools/soak.py soak --json build/soak-records.json
+
+fuzz: setup
+	$(VENV)/bin/python tools/fuzz.py $(FUZZ_ARGS)
 
 firmware:
 	@$(MAKE) --no-print-directory -C firmware $@
