@@ -5,7 +5,7 @@
 #                 and the Botan ECDHE_PSK peer (build/botan/)
 #   make test     the host test suite (PYTEST_ARGS="-k psk -x" passes options through)
 #   make demo     the MicroPython client against a local openssl s_server (PSK, CCM_8)
-#   make bench    tools/bench.py (results in build/bench.json)
+#   make bench    tools/bench.py: build/bench.json and build/bench.png (BENCH_RUNS=N, default 15)
 #   make soak     tools/soak.py: lossy-network sweep (10/20/30% loss, 100 seeds) and a
 #                 10,000-record soak at 5% loss (about 12 min; build/soak-*.json)
 #   make fuzz     tools/fuzz.py: 1,000,000 atheris inputs over four targets (FUZZ_ARGS=...)
