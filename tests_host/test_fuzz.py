@@ -11,6 +11,7 @@ import random
 import struct
 import tempfile
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -214,9 +215,11 @@ def test_genuine_script_connects():
 # ------------------------------------------------------------------ MicroPython replay
 
 CORPUS_CASES = 600
-# The smallest heap this replay runs in on the 64-bit unix port is 192 KB, of which the
-# imported bytecode takes about 62 KB (on a board the library is frozen into flash).
-HEAPSIZE = "192k"
+# The replay imports the package, then fills the heap so that only this much stays free in
+# one contiguous region (on a board the code is frozen in flash; on the unix port it sits in
+# the heap and grows with the library). The whole corpus runs in 24 KB here.
+FREE_BYTES = 32 * 1024
+TIGHT_FREE_BYTES = 12 * 1024     # about a fifth of the cases run out of memory
 
 
 def corpus(n, seed=6):
@@ -233,32 +236,60 @@ def corpus(n, seed=6):
     return cases
 
 
-def test_mutated_flights_replayed_in_micropython():
+def replay_in_micropython(cases, free):
+    """Outcome lines of each case and the heap figures (dict) from inside MicroPython."""
+    fd, path = tempfile.mkstemp(suffix=".bin", prefix="flights-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(flights.encode_corpus(cases))
+        res = mp.run_code(flights.REPLAY_MP, args=[path, free], heapsize="1m", timeout=120)
+    finally:
+        os.unlink(path)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    lines = res.stdout.splitlines()
+    summary = lines[-1].split()
+    fig = dict(zip(summary[1::2], (int(x) for x in summary[2::2])))
+    assert fig["cases"] == len(cases) and len(lines) - 1 == len(cases), lines[-1]
+    return lines[:-1], fig
+
+
+@pytest.fixture(scope="module")
+def mutated_corpus():
     cases = corpus(CORPUS_CASES)
     expected = [flights.outcome_line(flights.replay(c)) for c in cases]
     # the corpus exercises every kind of ending
     kinds = {e.split()[0] + (" " + e.split()[2] if e.startswith("error") else "")
              for e in expected}
     assert {"connected", "open"} <= kinds and len(kinds) >= 7, kinds
-    fd, path = tempfile.mkstemp(suffix=".bin", prefix="flights-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(flights.encode_corpus(cases))
-        res = mp.run_code(flights.REPLAY_MP, args=[path], heapsize=HEAPSIZE, timeout=120)
-    finally:
-        os.unlink(path)
-    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
-    lines = res.stdout.splitlines()
-    got, summary = lines[:-1], lines[-1].split()
+    return cases, expected
+
+
+def test_mutated_flights_replayed_in_micropython(mutated_corpus):
+    cases, expected = mutated_corpus
+    got, fig = replay_in_micropython(cases, FREE_BYTES)
+    assert FREE_BYTES - 256 <= fig["free"] <= FREE_BYTES + 256, fig
     crashes = [(i, g) for i, g in enumerate(got) if g.startswith("CRASH") or g == "memoryerror"]
     assert not crashes, crashes[:5]
     diffs = [(i, e, g) for i, (e, g) in enumerate(zip(expected, got)) if e != g]
-    assert len(got) == len(expected) and not diffs, diffs[:5]
+    assert not diffs, diffs[:5]
     # nothing is kept from one case to the next: after gc.collect() the heap returns to
     # where it was after the first case, give or take interned strings
-    fig = dict(zip(summary[1::2], (int(x) for x in summary[2::2])))
-    assert fig["cases"] == len(cases), lines[-1]
-    assert fig["retained_max"] <= 2048 and fig["last"] <= fig["retained_first"] + 512, lines[-1]
+    assert fig["retained_max"] <= 2048 and fig["last"] <= fig["retained_first"] + 512, fig
+
+
+def test_memory_error_leaves_nothing_behind(mutated_corpus):
+    """With only 12 KB free some cases run out of memory mid-handshake: each case ends as
+    under CPython or in a MemoryError, never anything else, and what a failed connection
+    allocated is all reclaimed (the next cases still match, the heap stays flat)."""
+    cases, expected = mutated_corpus
+    got, fig = replay_in_micropython(cases, TIGHT_FREE_BYTES)
+    oom = [i for i, g in enumerate(got) if g == "memoryerror"]
+    assert len(oom) >= 10, len(oom)
+    wrong = [(i, e, g) for i, (e, g) in enumerate(zip(expected, got))
+             if g != e and g != "memoryerror"]
+    assert not wrong, wrong[:5]
+    assert oom[-1] < len(cases) - 1 and got[oom[-1] + 1] == expected[oom[-1] + 1]
+    assert fig["retained_max"] <= 2048 and fig["last"] <= fig["retained_first"] + 512, fig
 
 
 # ------------------------------------------------------------------ atheris smoke run
