@@ -15,6 +15,7 @@ import peers
 sys.path.insert(0, mp.TOOLS)
 import bench  # noqa: E402
 import board_bench  # noqa: E402
+import count_insns  # noqa: E402
 import plot_bench  # noqa: E402
 
 PROBE = os.path.join(mp.TOOLS, "handshake_probe.py")
@@ -268,3 +269,27 @@ def test_plot_writes_a_png(tmp_path):
     dst = tmp_path / "out" / "bench.png"
     assert plot_bench.main([str(src), str(dst)]) == 0
     assert dst.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------- count_insns (qemu-arm)
+
+def _need_arm_tools():
+    import shutil
+    for tool in ("arm-none-eabi-gcc", "qemu-arm"):
+        if not shutil.which(tool):
+            pytest.skip("%s not installed" % tool)
+    if not os.path.exists(os.path.join(count_insns.CORE, "build-armv6m", "p256_field.o")):
+        pytest.skip("no armv6m natmod objects (make natmod)")
+
+
+def test_count_insns_runs_the_natmod_code_on_armv6m(tmp_path):
+    """The harness links the natmod's armv6m objects; a CCM seal of 64 B executes a plausible
+    number of instructions, and a corrupted ECDSA signature is refused (the harness exits 0
+    only then), so the counted code is the real thing."""
+    _need_arm_tools()
+    inputs = count_insns.test_inputs()
+    insns, cycles, rc = count_insns.count(count_insns.build("armv6m", 6, str(tmp_path), inputs))
+    assert rc == 0
+    assert 10000 < insns < 10000000 and insns < cycles < 3 * insns
+    _, _, rc = count_insns.count(count_insns.build("armv6m", 7, str(tmp_path), inputs))
+    assert rc == 0, "the corrupted signature verified"
