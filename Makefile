@@ -31,7 +31,7 @@ PYTEST_TIMEOUT ?= 600
 # ECDHE_PSK + CCM peer; build_botan.sh fetches its headers).
 APT_PACKAGES := openssl gnutls-bin libcoap3-bin util-linux iproute2 coreutils \
 	autoconf automake libtool build-essential python3-venv python3-dev tshark \
-	gcc-arm-none-eabi libnewlib-arm-none-eabi libmbedtls-dev libbotan-2-19
+	gcc-arm-none-eabi libnewlib-arm-none-eabi libmbedtls-dev libbotan-2-19 qemu-user
 
 .PHONY: setup system-packages peers test demo bench soak fuzz clean distclean natmod natmod-x64 firmware \
 	dist
