@@ -19,6 +19,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -31,16 +32,60 @@ sys.path.insert(0, TOOLS)
 
 import mp  # noqa: E402
 import peers  # noqa: E402
+import udp_proxy  # noqa: E402
 from udp_proxy import Impairment, UdpProxy  # noqa: E402
 
 LOSSY_CLIENT = os.path.join(TOOLS, "lossy_client.py")
-PROXY = os.path.join(TOOLS, "udp_proxy.py")
 DUPLICATE = 0.1     # probability a datagram is sent twice, each direction
 REORDER = 0.1       # probability a datagram is held back behind the next one
 
 
-def impairment(loss, duplicate=DUPLICATE, reorder=REORDER):
-    return {"loss": loss, "duplicate": duplicate, "reorder": reorder}
+def impairment(loss, duplicate=DUPLICATE, reorder=REORDER, corrupt=0.0):
+    return {"loss": loss, "duplicate": duplicate, "reorder": reorder, "corrupt": corrupt}
+
+
+def _proxy_impairment(imp):
+    return Impairment(imp["loss"], imp["duplicate"], imp["reorder"])
+
+
+def add_corruption(proxy, probability, seed):
+    """Flips one random bit in each datagram with `probability`, per direction, before the
+    proxy's own impairments (tools/udp_proxy.py has no corruption). Seeded like the proxy;
+    counted as counts["corrupted"]."""
+    if not probability:
+        return
+    for name, direction in proxy.directions.items():
+        rng = random.Random("%s/%s/corrupt" % (seed, name))
+        direction.counts["corrupted"] = 0
+        handle = direction.handle
+
+        def corrupting(data, send, direction=direction, rng=rng, handle=handle):
+            flip = rng.random() < probability
+            where = rng.random()
+            bit = rng.randrange(8)
+            if flip and data:
+                b = bytearray(data)
+                b[int(where * len(b))] ^= 1 << bit
+                data = bytes(b)
+                direction.counts["corrupted"] += 1
+            handle(data, send)
+        direction.handle = corrupting
+
+
+def proxy_main(argv):
+    """`soak.py proxy --corrupt P [udp_proxy.py options]`: the proxy CLI with corruption."""
+    corrupt = 0.0
+    if argv[:1] == ["--corrupt"]:
+        corrupt = float(argv[1])
+        argv = argv[2:]
+    seed = argv[argv.index("--seed") + 1] if "--seed" in argv else "0"
+    init = UdpProxy.__init__
+
+    def init_with_corruption(self, *a, **kw):
+        init(self, *a, **kw)
+        add_corruption(self, corrupt, seed)
+    UdpProxy.__init__ = init_with_corruption
+    return udp_proxy.main(argv)
 
 
 def _client_cmd(port, records, timeout_s, echo_wait_ms, heap_every, size):
@@ -75,8 +120,10 @@ def openssl_session(imp, seed, records=0, timeout_s=60, echo_wait_ms=0, heap_eve
     """One session through an in-process proxy to a fresh `openssl s_server`."""
     peer = peers.openssl_server(naccept=1)
     try:
-        with UdpProxy(peer.port, seed=seed, client_to_server=Impairment(**imp),
-                      server_to_client=Impairment(**imp)) as proxy:
+        proxy = UdpProxy(peer.port, seed=seed, client_to_server=_proxy_impairment(imp),
+                         server_to_client=_proxy_impairment(imp))
+        add_corruption(proxy, imp.get("corrupt", 0.0), seed)
+        with proxy:
             out = _run_client(_client_cmd(proxy.port, records, timeout_s, echo_wait_ms,
                                           heap_every, size), (), timeout_s + 60)
             out["proxy"] = proxy.stats()
@@ -93,8 +140,9 @@ def gnutls_session(imp, seed, records=0, timeout_s=60, echo_wait_ms=300, heap_ev
     peer = peers.gnutls_server()
     stats = tempfile.NamedTemporaryFile(prefix="proxy-", suffix=".json", delete=False)
     stats.close()
-    cmd = [sys.executable, PROXY, "--upstream", str(peer.port), "--seed", str(seed),
-           "--stats-json", stats.name]
+    cmd = [sys.executable, os.path.abspath(__file__), "proxy",
+           "--corrupt", str(imp.get("corrupt", 0.0)), "--upstream", str(peer.port),
+           "--seed", str(seed), "--stats-json", stats.name]
     for d in ("c2s", "s2c"):
         cmd += ["--loss-" + d, str(imp["loss"]), "--dup-" + d, str(imp["duplicate"]),
                 "--reorder-" + d, str(imp["reorder"])]
@@ -140,6 +188,9 @@ def summarize(results):
     done = [r for r in results if r.get("ok")]
     times = [r["handshake_ms"] for r in done]
     s = {"sessions": len(results), "completed": len(done),
+         "corrupted_datagrams": sum(
+             ((r.get("proxy") or {}).get(d) or {}).get("corrupted", 0)
+             for r in results for d in ("client_to_server", "server_to_client")),
          "completion": len(done) / len(results) if results else 0.0,
          "handshake_ms": {"min": min(times) if times else None,
                           "p50": percentile(times, 50), "p90": percentile(times, 90),
@@ -161,10 +212,13 @@ def format_row(peer, loss, s):
     if s["sent"]:
         row += "  records %d sent, %d echoed, %d duplicated, %d corrupted" % (
             s["sent"], s["received"], s["duplicates"], s["corrupted"])
+    if s["corrupted_datagrams"]:
+        row += "  (%d datagrams corrupted in transit)" % s["corrupted_datagrams"]
     return row
 
 
-def sweep(peer_names, losses, seeds, records=0, parallel=6, timeout_s=60, seed_prefix="sweep"):
+def sweep(peer_names, losses, seeds, records=0, parallel=6, timeout_s=60, seed_prefix="sweep",
+          corrupt=0.0):
     """Runs `seeds` sessions per peer and loss rate (a list of rates, or of (rate, seeds)
     pairs), all in one pool; returns {(peer, loss): (summary, results)}."""
     levels = [lv if isinstance(lv, tuple) else (lv, seeds) for lv in losses]
@@ -173,7 +227,7 @@ def sweep(peer_names, losses, seeds, records=0, parallel=6, timeout_s=60, seed_p
     # the slowest levels first, so that their long sessions overlap the short ones
     for loss, n in sorted(levels, key=lambda lv: -lv[0]):
         for name in peer_names:
-            imp = impairment(loss)
+            imp = impairment(loss, corrupt=corrupt)
             for i in range(n):
                 seed = "%s-%s-%g-%d" % (seed_prefix, name, loss, i)
                 if name == "gnutls":
@@ -203,6 +257,9 @@ def soak(records=10000, loss=0.05, heap_every=1000, echo_wait_ms=100, size=64):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["proxy"]:
+        return proxy_main(argv[1:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sw = sub.add_parser("sweep")
@@ -212,6 +269,8 @@ def main(argv=None):
     sw.add_argument("--records", type=int, default=20)
     sw.add_argument("--parallel", type=int, default=12)
     sw.add_argument("--timeout", type=int, default=60, help="handshake timeout, seconds")
+    sw.add_argument("--corrupt", type=float, default=0.0,
+                    help="probability of one flipped bit per datagram, each way")
     sw.add_argument("--json")
     so = sub.add_parser("soak")
     so.add_argument("--records", type=int, default=10000)
@@ -222,10 +281,11 @@ def main(argv=None):
         losses = [float(x) for x in args.loss.split(",")]
         t0 = time.monotonic()
         table = sweep(args.peers.split(","), losses, args.seeds, records=args.records,
-                      parallel=args.parallel, timeout_s=args.timeout)
-        print("duplication %d%%, reordering %d%% each way; %d seeds per row; handshake "
-              "timeout %d s; %.0f s" % (DUPLICATE * 100, REORDER * 100, args.seeds,
-                                        args.timeout, time.monotonic() - t0))
+                      parallel=args.parallel, timeout_s=args.timeout, corrupt=args.corrupt)
+        print("duplication %d%%, reordering %d%%, corruption %g%% each way; %d seeds per row; "
+              "handshake timeout %d s; %.0f s" % (DUPLICATE * 100, REORDER * 100,
+                                                  args.corrupt * 100, args.seeds, args.timeout,
+                                                  time.monotonic() - t0))
         report = []
         for (name, loss), (s, results) in table.items():
             print(format_row(name, loss, s))
