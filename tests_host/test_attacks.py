@@ -333,6 +333,36 @@ def heartbleed(core, data):
     return [hb + unknown, echo(core, data)]
 
 
+HB_PAYLOAD = bytes(range(0xA0, 0xB0))
+
+
+def heartbeat_negotiated(core):
+    """ServerHello agreeing to heartbeat, mode peer_not_allowed_to_send (RFC 6520 §2), so
+    the client answers requests but sends none of its own."""
+    exts = struct.pack(">HH", ps.EXT_EMS, 0) + struct.pack(">HHB", ps.EXT_RENEGOTIATION_INFO, 1, 0) \
+        + struct.pack(">HHB", 15, 1, 2)
+    msgs = default_messages(core)
+    msgs[0] = (ps.SERVER_HELLO, ps.server_hello_body(extensions=exts))
+    return msgs
+
+
+def heartbleed_negotiated(core, data):
+    # RFC 6520 §4: type, payload_length, payload, padding of at least 16 bytes; a request
+    # whose payload_length does not fit the record that way is discarded silently.
+    bleed = core.protected(ps.CT_HEARTBEAT, b"\x01\x40\x00" + b"A" * 16)
+    short = core.protected(ps.CT_HEARTBEAT, b"\x01\x00\x11" + b"B" * 17 + bytes(15))
+    valid = core.protected(ps.CT_HEARTBEAT, b"\x01\x00\x10" + HB_PAYLOAD + bytes(16))
+    return [bleed + short, valid, echo(core, data)]
+
+
+def one_heartbeat_response(core):
+    responses = [p for ctype, epoch, p in core.client_records if ctype == ps.CT_HEARTBEAT]
+    assert len(responses) == 1, responses
+    r = responses[0]
+    assert r[0] == 2 and r[1:3] == b"\x00\x10" and r[3:19] == HB_PAYLOAD, r.hex()
+    assert len(r) >= 3 + 16 + 16, len(r)          # with its own padding
+
+
 def hvr_cookie(cookie_field):
     def hook(core):
         body = struct.pack(">H", ps.DTLS_1_0) + cookie_field
@@ -493,6 +523,9 @@ ATTACKS = [
      ok(check=flight5_sent_at_most_twice)),
     ("heartbleed-request-unnegotiated", {"on_app_data": heartbleed}, {},
      ok(check=no_heartbeat_response)),
+    ("heartbleed-request-negotiated",
+     {"flight4_messages": heartbeat_negotiated, "on_app_data": heartbleed_negotiated,
+      "cli": ["--heartbeat"]}, {}, ok(check=one_heartbeat_response)),
     ("cookie-255-bytes", {}, {"cookie": bytes(range(255))}, ok(check=cookie_echoed(255))),
     ("cookie-256-bytes-by-length-overrun",
      {"flight_hvr": hvr_cookie(b"\xff" + bytes(256))}, {}, fatal(0, DECODE_ERROR)),
@@ -503,13 +536,13 @@ ATTACKS = [
 ]
 
 
-def run_attack(core, timeout_s, wait_s=0.4):
+def run_attack(core, timeout_s, wait_s=0.4, extra=()):
     with ps.UdpServer(core) as srv:
         t0 = time.monotonic()
         res = mp.run_script(CLIENT, ["127.0.0.1", srv.port, "--psk-identity",
                                      ps.PSK_IDENTITY.decode(), "--psk-key", ps.PSK_KEY.hex(),
                                      "--send", "ping", "--timeout", timeout_s,
-                                     "--wait", wait_s, "-v"], timeout=60)
+                                     "--wait", wait_s, "-v"] + list(extra), timeout=60)
         elapsed = time.monotonic() - t0
         # let the server thread take the client's last datagram (alert, close_notify)
         n = -1
@@ -534,7 +567,8 @@ def secrets_of(core):
 def test_attack(hooks, options, expect):
     core = Scripted(hooks, **options)
     kind = expect[0]
-    res, elapsed = run_attack(core, timeout_s=1.5 if kind == "timeout" else 4)
+    res, elapsed = run_attack(core, timeout_s=1.5 if kind == "timeout" else 4,
+                              extra=hooks.get("cli", ()))
     out = res.stdout + res.stderr
     info = "exit %d\n%s\n%s\nserver alerts %s events %s" % (
         res.returncode, res.stdout, res.stderr, core.alerts, core.events)
