@@ -25,15 +25,21 @@ CLIENT_RANDOM = bytes(range(1, 33))
 APP_DATA = b"application data from the server"
 
 
-def client_context():
+HEARTBEAT_PAYLOAD = b"heartbeat-payload"
+# "psk": the plain PSK handshake; "psk-heartbeat": heartbeat negotiated (RFC 6520) and a
+# HeartbeatRequest from the server after the handshake.
+VARIANTS = ("psk", "psk-heartbeat")
+
+
+def client_context(variant="psk"):
     return dtls.Context(psk=(ps.PSK_IDENTITY, ps.PSK_KEY), rng=lambda n: CLIENT_RANDOM[:n],
-                        handshake_timeout_ms=10000)
+                        handshake_timeout_ms=10000, heartbeat=variant == "psk-heartbeat")
 
 
-def record_script():
+def record_script(variant="psk"):
     """Runs the genuine conversation; returns (server datagrams in order, server core)."""
-    client = Client(client_context())
-    server = ps.ServerCore()
+    client = Client(client_context(variant))
+    server = ps.ServerCore(heartbeat_mode=1 if variant == "psk-heartbeat" else None)
     script = []
     client.start(0)
     for _ in range(10):
@@ -45,26 +51,31 @@ def record_script():
                 script.append(reply)
                 client.receive(reply, 0)
     assert client.connected, "genuine conversation did not complete"
+    if variant == "psk-heartbeat":
+        assert client.heartbeat_allowed
+        request = b"\x01" + struct.pack(">H", len(HEARTBEAT_PAYLOAD)) + HEARTBEAT_PAYLOAD + \
+            bytes(16)
+        script.append(server.protected(ps.CT_HEARTBEAT, request))
     script.append(server.protected(ps.CT_APP, APP_DATA))
     return script, server
 
 
-_SCRIPT = None
+_SCRIPTS = {}
 
 
-def genuine_script():
-    global _SCRIPT
-    if _SCRIPT is None:
-        _SCRIPT = record_script()
-    return list(_SCRIPT[0]), _SCRIPT[1]
+def genuine_script(variant="psk"):
+    if variant not in _SCRIPTS:
+        _SCRIPTS[variant] = record_script(variant)
+    script, server = _SCRIPTS[variant]
+    return list(script), server
 
 
-def replay(script, now_step=0):
+def replay(script, now_step=0, variant="psk"):
     """Feeds the datagrams to a fresh client. Returns an outcome tuple:
     ("connected", [data received]) / ("open", state) when neither connected nor failed /
     ("error", class name, alert, alert_sent). Exceptions other than DTLSError propagate:
     they are bugs."""
-    client = Client(client_context())
+    client = Client(client_context(variant))
     client.start(0)
     client.pop_datagrams()
     now = 0
@@ -208,7 +219,7 @@ def apply_mutation(script, server, kind, k, pos, val, data=b""):
 
 # ------------------------------------------------------------------ MicroPython replay
 
-# argv: corpus file [free bytes]. Reads the corpus case by case (u16 count of datagrams, then
+# argv: corpus file [free bytes [variant]]. Reads the corpus case by case (u16 count of datagrams, then
 # u16 length + bytes each; cases back to back), after leaving only `free bytes` of heap, and
 # prints one outcome line per case plus the heap figures.
 REPLAY_MP = r"""
@@ -218,7 +229,8 @@ from dtls.client import Client
 from dtls.errors import DTLSError
 RANDOM = bytes(range(1, 33))
 ctx = dtls.Context(psk=(b"Client_identity", bytes.fromhex("000102030405060708090a0b0c0d0e0f")),
-                   rng=lambda n: RANDOM[:n], handshake_timeout_ms=10000)
+                   rng=lambda n: RANDOM[:n], handshake_timeout_ms=10000,
+                   heartbeat=len(sys.argv) > 3 and sys.argv[3] == "psk-heartbeat")
 def outcome(script):
     c = Client(ctx)
     c.start(0)

@@ -47,7 +47,7 @@ CT_CCS, CT_ALERT, CT_HANDSHAKE, CT_APP, CT_HEARTBEAT = 20, 21, 22, 23, 24
 HELLO_REQUEST, CLIENT_HELLO, SERVER_HELLO, HELLO_VERIFY_REQUEST = 0, 1, 2, 3
 NEW_SESSION_TICKET, CERTIFICATE, SERVER_KEY_EXCHANGE, CERTIFICATE_REQUEST = 4, 11, 12, 13
 SERVER_HELLO_DONE, CLIENT_KEY_EXCHANGE, FINISHED = 14, 16, 20
-EXT_EMS, EXT_RENEGOTIATION_INFO = 23, 0xFF01
+EXT_EMS, EXT_RENEGOTIATION_INFO, EXT_HEARTBEAT = 23, 0xFF01, 15
 
 SERVER_RANDOM = bytes(range(100, 132))
 COOKIE = bytes(range(20))
@@ -125,7 +125,8 @@ class ServerCore:
     """Server side of the RFC 6347 PSK handshake, one client, no I/O."""
 
     def __init__(self, cookie=COOKIE, psk_identity=PSK_IDENTITY, psk_key=PSK_KEY,
-                 hint=PSK_HINT, server_random=SERVER_RANDOM, ems=True, session_id=b""):
+                 hint=PSK_HINT, server_random=SERVER_RANDOM, ems=True, session_id=b"",
+                 heartbeat_mode=None):
         self.cookie = cookie              # None: no HelloVerifyRequest
         self.psk_identity = psk_identity
         self.psk_key = psk_key
@@ -133,6 +134,7 @@ class ServerCore:
         self.server_random = server_random
         self.ems = ems
         self.session_id = session_id      # what ServerHello gives (no resumption here)
+        self.heartbeat_mode = heartbeat_mode  # 1 or 2: agree to heartbeat (RFC 6520 §2)
         self.client_session_id = None     # what the ClientHello offered
         self.state = "wait_hello"
         self.write_seq = [0, 0, 0]
@@ -180,6 +182,8 @@ class ServerCore:
         if self.ems and EXT_EMS in self.client_exts:
             exts += struct.pack(">HH", EXT_EMS, 0)
         exts += struct.pack(">HHB", EXT_RENEGOTIATION_INFO, 1, 0)
+        if self.heartbeat_mode and EXT_HEARTBEAT in self.client_exts:
+            exts += struct.pack(">HHB", EXT_HEARTBEAT, 1, self.heartbeat_mode)
         return [(SERVER_HELLO, server_hello_body(extensions=exts, session_id=self.session_id)),
                 (SERVER_KEY_EXCHANGE, struct.pack(">H", len(self.hint)) + self.hint),
                 (SERVER_HELLO_DONE, b"")]

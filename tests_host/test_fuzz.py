@@ -178,7 +178,7 @@ def test_reassembler_memory_stays_bounded(adds):
 
 # ------------------------------------------------------------------ the client
 
-mutation = st.tuples(st.sampled_from(flights.MUTATION_KINDS), st.integers(0, 3),
+mutation = st.tuples(st.sampled_from(flights.MUTATION_KINDS), st.integers(0, 7),
                      st.integers(0, 1 << 12), st.integers(0, 300), st.binary(max_size=30))
 
 
@@ -196,20 +196,23 @@ def check_outcome(outcome, resealed=False):
         assert outcome[1] in ([], [flights.APP_DATA]), outcome
 
 
-@settings(max_examples=1500, deadline=None, derandomize=True,
+@pytest.mark.parametrize("variant", flights.VARIANTS)
+@settings(max_examples=1000, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(mutation, min_size=1, max_size=3))
-def test_client_survives_mutated_server_flights(mutations):
-    script, server = flights.genuine_script()
+@given(mutations=st.lists(mutation, min_size=1, max_size=3))
+def test_client_survives_mutated_server_flights(variant, mutations):
+    script, server = flights.genuine_script(variant)
     for kind, k, pos, val, data in mutations:
         script = flights.apply_mutation(script, server, kind, k, pos, val, data)
     resealed = any(m[0] == "reseal" for m in mutations)
-    check_outcome(flights.replay(script), resealed)     # anything but DTLSError propagates
+    # anything but DTLSError propagates
+    check_outcome(flights.replay(script, variant=variant), resealed)
 
 
-def test_genuine_script_connects():
-    script, _ = flights.genuine_script()
-    assert flights.replay(script) == ("connected", [flights.APP_DATA])
+@pytest.mark.parametrize("variant", flights.VARIANTS)
+def test_genuine_script_connects(variant):
+    script, _ = flights.genuine_script(variant)
+    assert flights.replay(script, variant=variant) == ("connected", [flights.APP_DATA])
 
 
 # ------------------------------------------------------------------ MicroPython replay
@@ -222,9 +225,9 @@ FREE_BYTES = 32 * 1024
 TIGHT_FREE_BYTES = 12 * 1024     # about a fifth of the cases run out of memory
 
 
-def corpus(n, seed=6):
+def corpus(n, seed=6, variant="psk"):
     rng = random.Random(seed)
-    script, server = flights.genuine_script()
+    script, server = flights.genuine_script(variant)
     cases = [script]
     while len(cases) < n:
         s = script
@@ -236,13 +239,14 @@ def corpus(n, seed=6):
     return cases
 
 
-def replay_in_micropython(cases, free):
+def replay_in_micropython(cases, free, variant="psk"):
     """Outcome lines of each case and the heap figures (dict) from inside MicroPython."""
     fd, path = tempfile.mkstemp(suffix=".bin", prefix="flights-")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(flights.encode_corpus(cases))
-        res = mp.run_code(flights.REPLAY_MP, args=[path, free], heapsize="1m", timeout=120)
+        res = mp.run_code(flights.REPLAY_MP, args=[path, free, variant], heapsize="1m",
+                          timeout=120)
     finally:
         os.unlink(path)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
@@ -253,10 +257,14 @@ def replay_in_micropython(cases, free):
     return lines[:-1], fig
 
 
+def expected_outcomes(cases, variant="psk"):
+    return [flights.outcome_line(flights.replay(c, variant=variant)) for c in cases]
+
+
 @pytest.fixture(scope="module")
 def mutated_corpus():
     cases = corpus(CORPUS_CASES)
-    expected = [flights.outcome_line(flights.replay(c)) for c in cases]
+    expected = expected_outcomes(cases)
     # the corpus exercises every kind of ending
     kinds = {e.split()[0] + (" " + e.split()[2] if e.startswith("error") else "")
              for e in expected}
@@ -274,6 +282,16 @@ def test_mutated_flights_replayed_in_micropython(mutated_corpus):
     assert not diffs, diffs[:5]
     # nothing is kept from one case to the next: after gc.collect() the heap returns to
     # where it was after the first case, give or take interned strings
+    assert fig["retained_max"] <= 2048 and fig["last"] <= fig["retained_first"] + 512, fig
+
+
+def test_heartbeat_flights_replayed_in_micropython():
+    """The same with heartbeat negotiated and a HeartbeatRequest after the handshake."""
+    cases = corpus(300, seed=15, variant="psk-heartbeat")
+    expected = expected_outcomes(cases, "psk-heartbeat")
+    got, fig = replay_in_micropython(cases, FREE_BYTES, "psk-heartbeat")
+    diffs = [(i, e, g) for i, (e, g) in enumerate(zip(expected, got)) if e != g]
+    assert not diffs, diffs[:5]
     assert fig["retained_max"] <= 2048 and fig["last"] <= fig["retained_first"] + 512, fig
 
 

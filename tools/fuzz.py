@@ -12,7 +12,8 @@ to build/fuzz/crash-* : keep it under tests_host/fuzz_regressions/NAME/ as a reg
 Targets (the code under test is instrumented for coverage):
   datagram   parse_datagram and RecordLayer.unprotect with epoch-1 keys on every record
   fragments  parse_fragments and Reassembler.add/pop on every fragment
-  client     the client fed the server flights of a genuine handshake with the input
+  client     the client fed the server flights of a genuine handshake (plain PSK, or with
+             heartbeat negotiated and a request after the handshake) with the input
              either replacing one datagram or driving up to three structured mutations
              (bit/byte/length/insert/drop/swap/reframed body/resealed record)
   x509       dtls.x509 Certificate, parse_spki and parse_ec_private_key
@@ -92,7 +93,7 @@ def target_fragments():
 
 def target_client():
     import flights
-    script, server = flights.genuine_script()
+    scripts = [(v,) + flights.genuine_script(v) for v in flights.VARIANTS]
     kinds = flights.MUTATION_KINDS
     import atheris
 
@@ -100,6 +101,7 @@ def target_client():
         if not data:
             return
         fdp = atheris.FuzzedDataProvider(data)
+        variant, script, server = scripts[fdp.ConsumeIntInRange(0, len(scripts) - 1)]
         mode = fdp.ConsumeIntInRange(0, 3)
         s = list(script)
         if mode == 0:
@@ -113,8 +115,10 @@ def target_client():
                                            fdp.ConsumeIntInRange(0, 1 << 12),
                                            fdp.ConsumeIntInRange(0, 300),
                                            fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 24)))
-        flights.replay(s)       # only DTLSError is caught there; anything else is a crash
-    seeds = [bytes([0, 1]) + script[1], bytes([1, 7, 0, 3, 0, 10, 5]), bytes([3]) * 40]
+        # only DTLSError is caught there; anything else is a crash
+        flights.replay(s, variant=variant)
+    seeds = [bytes([0, 0, 1]) + scripts[0][1][1], bytes([1, 1, 7, 0, 3, 0, 10, 5]),
+             bytes([3]) * 40]
     return one, seeds
 
 
