@@ -28,6 +28,16 @@
       --record-size-limit N  announce record_size_limit N (RFC 8449)
       --cid                negotiate a Connection ID (RFC 9146); prints "cid: <hex>|none"
       --keylog FILE        append NSS key-log lines (for Wireshark/tshark; exposes the keys)
+      --cached-info FILE   RFC 7924: offer the server certificate information kept in FILE
+                           (if it exists) and write this handshake's there; prints
+                           "cached_info: hit|miss"
+      --trusted-ca-keys KIND  name our --ca anchors in RFC 6066 trusted_ca_keys
+                           (key_sha1_hash, x509_name or cert_sha1_hash)
+      --cert-url URL       RFC 6066 client_certificate_url: send this URL instead of our
+                           certificate when the server agrees; repeatable (leaf first)
+      --cert-url-sha1 HEX  the SHA-1 of what the corresponding --cert-url holds (default:
+                           computed from --cert); repeatable
+      --pkipath            the one --cert-url holds the whole chain as a PkiPath
       -v                   trace flights, retransmissions and alerts on stderr
 
 stdout: "cipher: <IANA name>" when the handshake completes, "crypto: python|native", then
@@ -58,7 +68,9 @@ USAGE = "usage: dtls_client.py HOST PORT [--psk-identity TEXT --psk-key HEX] [--
         "[--send TEXT]... [--send-hex HEX]... [--send-file PATH]... [--hex] [--wait S] " \
         "[--timeout S] " \
         "[--max-datagram N] [--rfc7925-timers] [--reconnect] [--tickets] [--heartbeat] " \
-        "[--probe-mtu] [--mfl N] [--record-size-limit N] [--cid] [--keylog FILE] [-v]"
+        "[--probe-mtu] [--mfl N] [--record-size-limit N] [--cid] [--keylog FILE] " \
+        "[--cached-info FILE] [--trusted-ca-keys KIND] " \
+        "[--cert-url URL [--cert-url-sha1 HEX]]... [--pkipath] [-v]"
 
 
 class UsageError(Exception):
@@ -93,13 +105,16 @@ def parse_args(argv):
             "rfc7925": False, "ca": [], "server_rpk": None, "sni": None, "cert": None,
             "own_key": None, "rpk": False, "keylog": None,
             "reconnect": False, "tickets": False, "heartbeat": False, "cid": False,
-            "mfl": None, "rsl": None, "probe_mtu": False}
+            "mfl": None, "rsl": None, "probe_mtu": False, "cached_info": None,
+            "trusted_ca_keys": None, "cert_urls": [], "cert_url_hashes": [],
+            "pkipath": False}
     positional = []
     i = 0
     with_value = ("--psk-identity", "--psk-key", "--cipher", "--send", "--send-hex",
                   "--send-file", "--wait", "--timeout", "--max-datagram", "--ca",
                   "--server-rpk", "--sni", "--cert", "--key", "--keylog", "--mfl",
-                  "--record-size-limit")
+                  "--record-size-limit", "--cached-info", "--trusted-ca-keys", "--cert-url",
+                  "--cert-url-sha1")
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
@@ -144,6 +159,14 @@ def parse_args(argv):
                 opts["mfl"] = _number(v, a, int)
             elif a == "--record-size-limit":
                 opts["rsl"] = _number(v, a, int)
+            elif a == "--cached-info":
+                opts["cached_info"] = v
+            elif a == "--trusted-ca-keys":
+                opts["trusted_ca_keys"] = v
+            elif a == "--cert-url":
+                opts["cert_urls"].append(v)
+            elif a == "--cert-url-sha1":
+                opts["cert_url_hashes"].append(_unhex(v, a))
             continue
         if a == "--hex":
             opts["hex"] = True
@@ -163,6 +186,8 @@ def parse_args(argv):
             opts["probe_mtu"] = True
         elif a == "--cid":
             opts["cid"] = True
+        elif a == "--pkipath":
+            opts["pkipath"] = True
         elif a.startswith("-") and len(a) > 1:
             raise UsageError("unknown option " + a)
         else:
@@ -178,8 +203,13 @@ def parse_args(argv):
         raise UsageError("no credentials: give --psk-identity/--psk-key, --ca or --server-rpk")
     if opts["own_key"] is None and (opts["cert"] is not None or opts["rpk"]):
         raise UsageError("--cert and --rpk need --key")
-    if opts["own_key"] is not None and opts["cert"] is None and not opts["rpk"]:
-        raise UsageError("--key goes with --cert or --rpk")
+    if opts["own_key"] is not None and opts["cert"] is None and not opts["rpk"] \
+            and not opts["cert_urls"]:
+        raise UsageError("--key goes with --cert, --rpk or --cert-url")
+    if opts["cert_urls"] and opts["own_key"] is None:
+        raise UsageError("--cert-url needs --key")
+    if len(opts["cert_url_hashes"]) > len(opts["cert_urls"]):
+        raise UsageError("more --cert-url-sha1 than --cert-url")
     return opts
 
 
@@ -237,6 +267,19 @@ def make_context(opts, trace=None):
         kwargs["key"] = opts["own_key"]
         kwargs["cert"] = opts["cert"]
         kwargs["client_rpk"] = opts["rpk"]
+    if opts["trusted_ca_keys"]:
+        kwargs["trusted_ca_keys"] = opts["trusted_ca_keys"]
+    if opts["cert_urls"]:
+        hashes = opts["cert_url_hashes"]
+        kwargs["cert_urls"] = [(url, hashes[i] if i < len(hashes) else None)
+                               for i, url in enumerate(opts["cert_urls"])]
+        if opts["pkipath"]:
+            kwargs["cert_url_type"] = "pkipath"
+    if opts["cached_info"]:
+        try:
+            kwargs["cached_info"] = _read_file(opts["cached_info"])
+        except UsageError:
+            pass  # no cache yet: this handshake makes it
     return dtls.Context(ciphers=opts["ciphers"] or None, **kwargs)
 
 
@@ -261,6 +304,11 @@ def exchange(ctx, opts, session, trace):
         print("crypto:", dtls.crypto_backend())
         if opts["reconnect"]:
             print("resumed:", "yes" if conn.resumed else "no")
+        if opts["cached_info"]:
+            print("cached_info:", "hit" if conn.core.cached_info_used else "miss")
+            if conn.core.cached_info is not None:
+                with open(opts["cached_info"], "wb") as f:
+                    f.write(conn.core.cached_info.to_bytes())
         if opts["cid"]:
             cid = conn.core.connection_id
             print("cid:", "none" if cid is None else (cid.hex() or "empty"))

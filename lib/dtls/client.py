@@ -56,21 +56,24 @@ _MFL_CODES = (512, 1024, 2048, 4096)  # RFC 6066 §4: codes 1..4
 _PMTU_LADDER = (1232, 548, 256)
 
 _EXTENSION_NAMES = {
-    0: "server_name", 1: "max_fragment_length", 11: "ec_point_formats", 15: "heartbeat",
+    0: "server_name", 1: "max_fragment_length", 2: "client_certificate_url",
+    3: "trusted_ca_keys", 11: "ec_point_formats", 15: "heartbeat",
     19: "client_certificate_type", 20: "server_certificate_type",
-    23: "extended_master_secret", 28: "record_size_limit", 35: "session_ticket",
-    54: "connection_id", 0xFF01: "renegotiation_info",
+    23: "extended_master_secret", 25: "cached_info", 28: "record_size_limit",
+    35: "session_ticket", 54: "connection_id", 0xFF01: "renegotiation_info",
 }
 
-# ServerHello extensions that only an ECDHE offer solicits (RFC 8422, RFC 7250).
+# ServerHello extensions that only an ECDHE offer solicits (RFC 8422, RFC 7250; and
+# client_certificate_url, trusted_ca_keys, cached_info: RFC 6066 §5-6, RFC 7924), checked by
+# dtls.ecdhe.State.
 _ECDHE_EXTENSIONS = (EXT_EC_POINT_FORMATS, EXT_SERVER_CERTIFICATE_TYPE,
-                     EXT_CLIENT_CERTIFICATE_TYPE)
+                     EXT_CLIENT_CERTIFICATE_TYPE, 2, 3, 25)
 
 _MESSAGE_NAMES = {
     0: "HelloRequest", 1: "ClientHello", 2: "ServerHello", 3: "HelloVerifyRequest",
     4: "NewSessionTicket", 11: "Certificate", 12: "ServerKeyExchange",
     13: "CertificateRequest", 14: "ServerHelloDone", 15: "CertificateVerify",
-    16: "ClientKeyExchange", 20: "Finished",
+    16: "ClientKeyExchange", 20: "Finished", 21: "CertificateURL",
 }
 
 
@@ -130,6 +133,10 @@ class Client:
             raise DTLSError("certificate mode needs server_hostname or server_ip")
         self._expect = ()
         self._sh_extensions = []
+        self._ecdhe_state = None  # dtls.ecdhe.State when ECDHE is offered
+        # RFC 7924: the server's certificate information (dtls.ecdhe.CachedInfo) once a
+        # handshake in which it authenticated with a certificate has completed.
+        self.cached_info = None
         self._server_cert_type = 0  # X.509 unless negotiated (RFC 7250 §4.2)
         self._client_cert_type = 0
         self._server_key = None
@@ -185,6 +192,12 @@ class Client:
     @property
     def connected(self):
         return self.state == STATE_CONNECTED
+
+    @property
+    def cached_info_used(self):
+        """True when the server sent only the fingerprint of our cached information
+        instead of its Certificate message (RFC 7924 §4.1)."""
+        return self._ecdhe_state is not None and self._ecdhe_state.cache_hit
 
     @property
     def cipher_suite_name(self):
@@ -611,8 +624,8 @@ class Client:
             cid = bytes(r.vec8())
             r.end()
             self.connection_id = cid
-        elif etype in _ECDHE_EXTENSIONS and self._offers_ecdhe:
-            choice = self._ecdhe().check_server_hello_extension(self.ctx, etype, data)
+        elif etype in _ECDHE_EXTENSIONS and self._ecdhe_state is not None:
+            choice = self._ecdhe_state.server_hello_extension(etype, data)
             if choice is not None:
                 if choice[0] == "server":
                     self._server_cert_type = choice[1]
@@ -627,18 +640,13 @@ class Client:
         return ecdhe
 
     def _receive_server_certificate(self, body):
-        ecdhe = self._ecdhe()
-        certs = ecdhe.parse_certificate(body, self._server_cert_type,
-                                        self.ctx.max_handshake_message)
-        ip = None
-        if self.server_ip is not None and not self.server_hostname:
-            from .context import ip_address_bytes
-            ip = ip_address_bytes(self.server_ip)
-        self._server_key = ecdhe.authenticate_server(self.ctx, certs, self._server_cert_type,
-                                                     self.server_hostname, ip)
+        state = self._ecdhe_state
+        self._server_key, count = state.server_certificate(body, self._server_cert_type)
         if self.ctx.trace is not None:
             how = "raw public key" if self._server_cert_type == 2 else \
-                "X.509 chain of %d" % len(certs)
+                "X.509 chain of %d" % count
+            if state.cache_hit:
+                how += " from cached_info, %d bytes not sent" % state.bytes_saved
             self._trace("recv Certificate: server authenticated (%s)" % how)
 
     def _receive_psk_server_key_exchange(self, body):
@@ -670,6 +678,9 @@ class Client:
         self._deadline = None
         self._transcript = None
         self._make_session()
+        if self._ecdhe_state is not None:
+            # RFC 7924 §7: cache only what a completed handshake authenticated.
+            self.cached_info = self._ecdhe_state.entry
         self._events.append(("connected",))
 
     def _make_session(self):
@@ -717,7 +728,14 @@ class Client:
                                 len(name)) + name
             self._sent_sni = True
         if self._offers_ecdhe:
-            exts += self._ecdhe().hello_extensions(self.ctx)
+            ecdhe = self._ecdhe()
+            if self._ecdhe_state is None:
+                ip = None
+                if self.server_ip is not None and not self.server_hostname:
+                    from .context import ip_address_bytes
+                    ip = ip_address_bytes(self.server_ip)
+                self._ecdhe_state = ecdhe.State(self.ctx, self.server_hostname, ip)
+            exts += ecdhe.hello_extensions(self.ctx) + self._ecdhe_state.hello_extensions()
         ctx = self.ctx
         if ctx.max_fragment_length:
             exts += struct.pack(">HHB", EXT_MAX_FRAGMENT_LENGTH, 1,
@@ -753,13 +771,12 @@ class Client:
         seq = self._send_seq
         can_sign = False
         if self._cert_requested:
-            # RFC 5246 §7.4.6: answer a CertificateRequest with our certificate, or an
-            # empty one when we have none the server accepts.
-            can_sign = self._client_auth_usable and ctx.private_key is not None and \
-                (ctx.cert_chain or self._client_cert_type == 2)
-            cert = self._ecdhe().client_certificate_body(ctx, self._client_cert_type, can_sign)
-            self._add_transcript(HS_CERTIFICATE, seq, cert)
-            messages.append((0, HS_CERTIFICATE, seq, cert))
+            # RFC 5246 §7.4.6: answer a CertificateRequest with our certificate (or its
+            # URL, RFC 6066 §5), or an empty one when we have none the server accepts.
+            msg_type, cert, can_sign = self._ecdhe_state.client_certificate(
+                self._client_cert_type, self._client_auth_usable)
+            self._add_transcript(msg_type, seq, cert)
+            messages.append((0, msg_type, seq, cert))
             seq += 1
         if self._kx() == KX_PSK:
             cke = vec16(ctx.psk_identity)  # RFC 4279 §2: psk_identity
