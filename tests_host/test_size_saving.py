@@ -274,6 +274,9 @@ FAILURES = [
     ("hash-of-wrong-length", {"certificate_override": lambda c: b"\x10" + bytes(16)}, "",
      47),
     ("truncated-hash-value", {"certificate_override": lambda c: c[:-1]}, "", 50),
+    ("hash-without-confirmation", {"do_cached_info": False,
+                                   "certificate_override": lambda c: b"\x20" + fingerprint(c)},
+     "", 50),
     ("cert_req-type-confirmed", {"sh_extra_ext": b"\x00\x19\x00\x03\x00\x01\x02"}, "", 47),
     ("empty-cached_info-list", {"sh_extra_ext": b"\x00\x19\x00\x02\x00\x00"}, "", 50),
     ("cached_info-list-overrun", {"sh_extra_ext": b"\x00\x19\x00\x03\x00\x05\x01"}, "", 50),
@@ -303,6 +306,31 @@ connect(%d, ca=%r, cached_info=core.cached_info%s)
     assert cores[1].alerts == [(0, 2, alert)]
     assert not any(r[0] == 22 and r[2] and r[2][0] == CLIENT_KEY_EXCHANGE
                    for r in cores[1].client_records)
+
+
+def test_cached_entry_of_the_other_certificate_type(material):
+    """A raw-public-key entry named by a server that negotiated X.509: illegal_parameter."""
+    m = material
+    spki = m["leaf_key"].public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    rpk_hash = fingerprint(vec(3, spki))
+
+    def factory(i):
+        if i == 0:
+            return EcdheServerCore(_chains(m), rpk=True)
+        return _with(EcdheServerCore(_chains(m), cached_info=False),
+                     sh_extra_ext=b"\x00\x19\x00\x03\x00\x01\x01",
+                     certificate_override=lambda c: b"\x20" + rpk_hash)
+
+    with UdpServer(factory=factory) as srv:
+        lines = run_mp(r'''
+core = connect(%d, server_rpk=bytes.fromhex(%r))
+connect(%d, server_rpk=bytes.fromhex(%r), ca=%r, cached_info=core.cached_info)
+''' % (srv.port, spki.hex(), srv.port, spki.hex(), _p(m, "root.pem")))
+        cores = srv.cores
+    assert lines[0].startswith("ok"), lines
+    assert cores[1].client_ext[EXT_CACHED_INFO] == b"\x00\x22\x01\x20" + rpk_hash
+    assert lines[1].startswith("error 47 "), lines
 
 
 def test_cached_hit_with_another_servers_key(material):
