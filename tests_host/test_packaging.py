@@ -21,7 +21,7 @@ sys.path.insert(0, mp.TOOLS)
 import packages  # noqa: E402
 
 ROOT = peers.ROOT
-ECC_FILES = {"der.py", "ecdhe.py", "ecdsa.py", "p256.py", "pem.py", "x509.py"}
+ECC_FILES = {"der.py", "ecdhe.py", "ecdhe_psk.py", "ecdsa.py", "p256.py", "pem.py", "x509.py"}
 
 
 def urls(rel):

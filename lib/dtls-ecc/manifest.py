@@ -7,5 +7,5 @@ metadata(description="DTLS 1.2 client for MicroPython: ECDHE-ECDSA, P-256, X.509
 add_library("microdtls", "..")
 require("dtls", library="microdtls")
 package("dtls", files=(
-    "der.py", "ecdhe.py", "ecdsa.py", "p256.py", "pem.py", "x509.py",
+    "der.py", "ecdhe.py", "ecdhe_psk.py", "ecdsa.py", "p256.py", "pem.py", "x509.py",
 ), base_path="..")

@@ -30,7 +30,8 @@ from .const import (
     HANDSHAKE_FAILURE, HS_CERTIFICATE, HS_CERTIFICATE_REQUEST, HS_CERTIFICATE_VERIFY,
     HS_CLIENT_HELLO, HS_CLIENT_KEY_EXCHANGE, HS_FINISHED, HS_HEADER_LEN, HS_HELLO_REQUEST,
     HS_HELLO_VERIFY_REQUEST, HS_NEW_SESSION_TICKET, HS_SERVER_HELLO, HS_SERVER_HELLO_DONE,
-    HS_SERVER_KEY_EXCHANGE, ILLEGAL_PARAMETER, KX_ECDHE_ECDSA, KX_PSK, MAX_PLAINTEXT,
+    HS_SERVER_KEY_EXCHANGE, ILLEGAL_PARAMETER, KX_ECDHE_ECDSA, KX_ECDHE_PSK, KX_PSK,
+    MAX_PLAINTEXT,
     NO_RENEGOTIATION, PROTOCOL_VERSION, SUITES, UNEXPECTED_MESSAGE, UNSUPPORTED_EXTENSION,
     alert_name, suite_name)
 from .errors import AlertReceived, ConnectionClosed, DTLSError, HandshakeTimeout
@@ -125,9 +126,12 @@ class Client:
         self._events = []
         self._offered = ctx.offered_suites()
         self._offers_ecdhe = False
+        self._offers_ecdhe_psk = False
         for code in self._offered:
             if SUITES[code][1] == KX_ECDHE_ECDSA:
                 self._offers_ecdhe = True
+            elif SUITES[code][1] == KX_ECDHE_PSK:
+                self._offers_ecdhe_psk = True
         if self._offers_ecdhe and ctx.trust_anchors and not (server_hostname or server_ip):
             # RFC 7925 §4.4.1: a certificate is only as good as the identity checked in it.
             raise DTLSError("certificate mode needs server_hostname or server_ip")
@@ -456,8 +460,11 @@ class Client:
             self.state = STATE_WAIT_SERVER_HELLO_DONE
             # What may follow in the server's flight, in order (RFC 5246 §7.3; RFC 4279 §2:
             # ServerKeyExchange is optional for PSK; RFC 8422 §2: mandatory for ECDHE).
-            if self._kx() == KX_PSK:
+            kx = self._kx()
+            if kx == KX_PSK:
                 self._expect = (HS_SERVER_KEY_EXCHANGE, HS_SERVER_HELLO_DONE)
+            elif kx == KX_ECDHE_PSK:
+                self._expect = (HS_SERVER_KEY_EXCHANGE,)  # RFC 5489 §2: always sent
             else:
                 self._expect = (HS_CERTIFICATE,)
         elif state == STATE_WAIT_SERVER_HELLO_DONE:
@@ -471,6 +478,11 @@ class Client:
             elif msg_type == HS_SERVER_KEY_EXCHANGE:
                 if self._kx() == KX_PSK:
                     self._receive_psk_server_key_exchange(body)
+                    self._expect = (HS_SERVER_HELLO_DONE,)
+                elif self._kx() == KX_ECDHE_PSK:
+                    from . import ecdhe_psk
+                    self.psk_identity_hint, self._server_point = \
+                        ecdhe_psk.parse_server_key_exchange(body)
                     self._expect = (HS_SERVER_HELLO_DONE,)
                 else:
                     self._server_point = self._ecdhe().verify_server_key_exchange(
@@ -624,6 +636,10 @@ class Client:
             cid = bytes(r.vec8())
             r.end()
             self.connection_id = cid
+        elif etype == EXT_EC_POINT_FORMATS and self._offers_ecdhe_psk and \
+                self._ecdhe_state is None:
+            from . import ecdhe_psk
+            ecdhe_psk.check_point_formats(data)
         elif etype in _ECDHE_EXTENSIONS and self._ecdhe_state is not None:
             choice = self._ecdhe_state.server_hello_extension(etype, data)
             if choice is not None:
@@ -736,6 +752,9 @@ class Client:
                     ip = ip_address_bytes(self.server_ip)
                 self._ecdhe_state = ecdhe.State(self.ctx, self.server_hostname, ip)
             exts += ecdhe.hello_extensions(self.ctx) + self._ecdhe_state.hello_extensions()
+        elif self._offers_ecdhe_psk:
+            from . import ecdhe_psk  # groups and point formats, without ECDSA or X.509
+            exts += ecdhe_psk.hello_extensions()
         ctx = self.ctx
         if ctx.max_fragment_length:
             exts += struct.pack(">HHB", EXT_MAX_FRAGMENT_LENGTH, 1,
@@ -781,6 +800,10 @@ class Client:
         if self._kx() == KX_PSK:
             cke = vec16(ctx.psk_identity)  # RFC 4279 §2: psk_identity
             premaster = keys.psk_premaster(ctx.psk_key)
+        elif self._kx() == KX_ECDHE_PSK:
+            from . import ecdhe_psk
+            cke, premaster = ecdhe_psk.key_exchange(ctx.rng, ctx.psk_identity, ctx.psk_key,
+                                                    self._server_point)
         else:
             cke, premaster = self._ecdhe().key_exchange(ctx.rng, self._server_point)
         self._add_transcript(HS_CLIENT_KEY_EXCHANGE, seq, cke)

@@ -99,17 +99,24 @@ TLS_PSK_WITH_AES_128_CCM = const(0xC0A4)
 TLS_PSK_WITH_AES_128_CCM_8 = const(0xC0A8)
 TLS_ECDHE_ECDSA_WITH_AES_128_CCM = const(0xC0AC)
 TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 = const(0xC0AE)
+TLS_ECDHE_PSK_WITH_AES_128_CCM_8_SHA256 = const(0xD003)  # RFC 8442
+TLS_ECDHE_PSK_WITH_AES_128_CCM_SHA256 = const(0xD005)
 
 KX_PSK = const(1)
 KX_ECDHE_ECDSA = const(2)
+KX_ECDHE_PSK = const(3)
 
 # suite -> (IANA name, key exchange, AEAD tag length). Every suite here is AES-128-CCM
-# with a 4-byte implicit salt and 8-byte explicit nonce (RFC 6655 §3).
+# with a 4-byte implicit salt and 8-byte explicit nonce (RFC 6655 §3) and the SHA-256 PRF.
 SUITES = {
     TLS_PSK_WITH_AES_128_CCM_8: ("TLS_PSK_WITH_AES_128_CCM_8", KX_PSK, 8),
     TLS_PSK_WITH_AES_128_CCM: ("TLS_PSK_WITH_AES_128_CCM", KX_PSK, 16),
     TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8: ("TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8", KX_ECDHE_ECDSA, 8),
     TLS_ECDHE_ECDSA_WITH_AES_128_CCM: ("TLS_ECDHE_ECDSA_WITH_AES_128_CCM", KX_ECDHE_ECDSA, 16),
+    TLS_ECDHE_PSK_WITH_AES_128_CCM_8_SHA256: ("TLS_ECDHE_PSK_WITH_AES_128_CCM_8_SHA256",
+                                              KX_ECDHE_PSK, 8),
+    TLS_ECDHE_PSK_WITH_AES_128_CCM_SHA256: ("TLS_ECDHE_PSK_WITH_AES_128_CCM_SHA256",
+                                            KX_ECDHE_PSK, 16),
 }
 
 

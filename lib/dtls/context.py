@@ -1,7 +1,7 @@
 """Client settings and credentials, shared by connections (shaped like tls.SSLContext)."""
 import os
 
-from .const import (KX_ECDHE_ECDSA, KX_PSK, SUITES, TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+from .const import (KX_ECDHE_ECDSA, KX_ECDHE_PSK, KX_PSK, SUITES, TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
                     TLS_PSK_WITH_AES_128_CCM_8, suite_by_name)
 
 # RFC 6347 §4.2.4.1: start at 1 s, double on each retransmission, at most 60 s.
@@ -253,7 +253,7 @@ class Context:
         usable = []
         for code in wanted:
             kx = SUITES[code][1]
-            if kx == KX_PSK and self.psk_key is not None:
+            if (kx == KX_PSK or kx == KX_ECDHE_PSK) and self.psk_key is not None:
                 usable.append(code)
             elif kx == KX_ECDHE_ECDSA and self.can_authenticate_server():
                 usable.append(code)
