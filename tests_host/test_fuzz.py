@@ -92,7 +92,8 @@ def test_record_protection_round_trip_and_tamper(plain, seq, epoch, where, bit):
     if where % len(bad) >= 8:       # the explicit nonce is not authenticated as such,
         assert opener.open(seq8, 23, 0xFEFD, bytes(bad)) is None    # the rest is
     assert opener.open(seq8, 22, 0xFEFD, sealed) is None            # type in the AAD
-    other = struct.pack(">HHI", epoch, (seq + 1) >> 32, (seq + 1) & 0xFFFFFFFF)
+    other_seq = seq ^ 1  # another 48-bit sequence number (seq + 1 overflows at 2^48 - 1)
+    other = struct.pack(">HHI", epoch, other_seq >> 32, other_seq & 0xFFFFFFFF)
     assert opener.open(other, 23, 0xFEFD, sealed) is None           # seq in the AAD
 
 
