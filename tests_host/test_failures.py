@@ -77,3 +77,12 @@ def test_usage_errors(args, message):
     res, _ = run_client(args)
     assert res.returncode in (1, 2) and message in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("tool", ["dtls_client.py", "coap_client.py"])
+def test_help_under_micropython(tool):
+    """--help prints the options (MicroPython compiles docstrings out, so it is a string)."""
+    res = subprocess.run([mp.micropython_path(), os.path.join(mp.TOOLS, tool), "--help"],
+                         capture_output=True, text=True, timeout=30, env=mp.mp_env())
+    assert res.returncode == 0, res.stderr
+    assert "--psk-identity" in res.stdout and "Traceback" not in res.stderr

@@ -1,4 +1,16 @@
-"""Command-line CoAP client over DTLS (runs under MicroPython; CPython works too).
+"""Command-line CoAP client over DTLS (runs under MicroPython; CPython works too): see HELP."""
+
+import sys
+
+import dtls_client  # noqa: E402  (also puts ../lib on sys.path)
+
+import coap  # noqa: E402
+import dtls  # noqa: E402
+from coap.message import CONTENT_FORMATS, METHODS, TYPE_NAMES, Message, code_text  # noqa: E402
+from dtls._io import is_ip_literal  # noqa: E402
+
+# A plain string, not the docstring: MicroPython compiles docstrings out.
+HELP = """Command-line CoAP client over DTLS (runs under MicroPython; CPython works too).
 
     micropython tools/coap_client.py coaps://HOST[:PORT]/path[?query] [options]
       -m, --method METHOD      get (default), post, put or delete
@@ -22,14 +34,6 @@ it is printable UTF-8, else (or with --hex) as hex. Exit 0 for a 2.xx response, 
 4.xx/5.xx response (code and payload still printed), 1 on failure ("error: <reason>" on
 stderr: DTLS, no answer, reset), 2 for bad usage.
 """
-import sys
-
-import dtls_client  # noqa: E402  (also puts ../lib on sys.path)
-
-import coap  # noqa: E402
-import dtls  # noqa: E402
-from coap.message import CONTENT_FORMATS, METHODS, TYPE_NAMES, Message, code_text  # noqa: E402
-from dtls._io import is_ip_literal  # noqa: E402
 
 UsageError = dtls_client.UsageError
 
@@ -68,7 +72,7 @@ def parse_args(argv):
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
-            print(__doc__)
+            print(HELP)
             sys.exit(0)
         if a in _REFUSED:
             raise UsageError("%s is not a coap_client option (use -e/-f)" % a)

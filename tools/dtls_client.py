@@ -1,4 +1,25 @@
-"""Command-line DTLS 1.2 client (runs under MicroPython; CPython works too).
+"""Command-line DTLS 1.2 client (runs under MicroPython; CPython works too): see HELP."""
+
+import sys
+import time
+
+
+def _add_lib_path():
+    # Let `micropython tools/dtls_client.py` find lib/dtls without MICROPYPATH.
+    script = sys.argv[0] if sys.argv else ""
+    i = script.rfind("/")
+    tools = script[:i] if i >= 0 else "."
+    lib = tools + "/../lib"
+    if lib not in sys.path:
+        sys.path.append(lib)
+
+
+_add_lib_path()
+
+import dtls  # noqa: E402
+
+# A plain string, not the docstring: MicroPython compiles docstrings out.
+HELP = """Command-line DTLS 1.2 client (runs under MicroPython; CPython works too).
 
     micropython tools/dtls_client.py HOST PORT [options]
       --psk-identity TEXT  --psk-key HEX     PSK credentials
@@ -44,23 +65,6 @@ stdout: "cipher: <IANA name>" when the handshake completes, "crypto: python|nati
 "recv: <text or hex>" per application record. Exit 0 on success; otherwise "error: <reason>"
 on stderr and exit 1 (2 for bad usage).
 """
-import sys
-import time
-
-
-def _add_lib_path():
-    # Let `micropython tools/dtls_client.py` find lib/dtls without MICROPYPATH.
-    script = sys.argv[0] if sys.argv else ""
-    i = script.rfind("/")
-    tools = script[:i] if i >= 0 else "."
-    lib = tools + "/../lib"
-    if lib not in sys.path:
-        sys.path.append(lib)
-
-
-_add_lib_path()
-
-import dtls  # noqa: E402
 
 USAGE = "usage: dtls_client.py HOST PORT [--psk-identity TEXT --psk-key HEX] [--ca FILE]... " \
         "[--server-rpk FILE] [--sni NAME] [--cert FILE --key FILE | --key FILE --rpk] " \
@@ -118,7 +122,7 @@ def parse_args(argv):
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
-            print(__doc__)
+            print(HELP)
             sys.exit(0)
         if a in with_value:
             if i + 1 >= len(argv):
