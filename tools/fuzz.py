@@ -186,7 +186,8 @@ def run_all(targets, runs, jobs, seed):
     while pending or procs:
         while pending and len(procs) < jobs:
             name = pending.pop(0)
-            log = open(os.path.join(BUILD, "%s.log" % name), "w+")
+            # one log per driver process, so that two runs at once do not mix their logs
+            log = open(os.path.join(BUILD, "%s.%d.log" % (name, os.getpid())), "w+")
             cmd = [sys.executable, os.path.abspath(__file__), "--target", name,
                    "-runs=%d" % runs, "-seed=%d" % seed, "-max_len=1024",
                    "-print_final_stats=1"]
@@ -225,7 +226,8 @@ def main(argv=None):
     for name in args.targets.split(","):
         r = results[name]
         total += r["runs"]
-        status = "CRASH (see build/fuzz/%s.log)" % name if r["crash"] else "ok"
+        status = "CRASH (see build/fuzz/%s.%d.log)" % (name, os.getpid()) if r["crash"] \
+            else "ok"
         print("%-10s %9d inputs in %6.1f s  %s" % (name, r["runs"], r["seconds"], status))
         if r["crash"]:
             bad = True
