@@ -66,3 +66,14 @@ def test_record_size_limit_with_gnutls(gnutls_peer):
                      ["--record-size-limit", "512", "--send", "small", "--wait", "2", "-v"])
     lines = ok(res)
     assert "record_size_limit" in res.stderr and "recv: small" in lines
+
+
+def test_server_heartbeat_request_is_answered(start_peer):
+    """gnutls-serv --heartbeat pings the client when it receives "**HEARTBEAT**" (284-byte
+    payload): the client answers with a HeartbeatResponse that GnuTLS accepts as its pong."""
+    peer = start_peer("gnutls", extra_args=["--heartbeat"])
+    res = run_client(peer, peer.client_args()[2:] + ["--send", "**HEARTBEAT**", "--wait", "3",
+                                                     "--heartbeat", "-v"])
+    ok(res)
+    assert "recv HeartbeatRequest (284-byte payload): answered" in res.stderr
+    assert peer.wait_for("heartbeat pong message was received", timeout=5), peer.output()

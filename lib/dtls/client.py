@@ -312,6 +312,8 @@ class Client:
         if kind == 1:
             self._queue_record(CT_HEARTBEAT, self._heartbeat_message(2, payload))
             self.heartbeats_answered += 1
+            if self.ctx.trace is not None:
+                self._trace("recv HeartbeatRequest (%d-byte payload): answered" % n)
         elif kind == 2 and self._heartbeat_payload is not None \
                 and keys.equal_ct(payload, self._heartbeat_payload):
             self._heartbeat_payload = None
