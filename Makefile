@@ -80,7 +80,7 @@ $(STAMP): requirements-test.txt
 	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements-test.txt
 	@touch $@
 
-test: setup natmod
+test: setup dist
 	$(VENV)/bin/pytest tests_host -ra --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)
 
 demo: setup
