@@ -3,6 +3,10 @@ tests_host/test_lossy.py run it through tools/udp_proxy.py).
 
     micropython tools/lossy_client.py HOST PORT [--records N] [--size BYTES]
         [--echo-wait MS] [--timeout S] [--heap-every K] [--identity ID] [--key HEX]
+        [--ca PEM]
+
+PSK (TLS_PSK_WITH_AES_128_CCM_8) by default; with --ca, ECDHE-ECDSA (the library's default
+certificate suites) with the server's X.509 chain checked against the anchors in that file.
 
 After the handshake it sends N application records (each "NNNNNN:" + filler derived from
 its number, so a corrupted or misattributed record is detected) and, when the server
@@ -20,7 +24,7 @@ import time
 
 _DEFAULTS = {"--records": "0", "--size": "64", "--echo-wait": "300", "--timeout": "60",
              "--heap-every": "0", "--identity": "Client_identity",
-             "--key": "000102030405060708090a0b0c0d0e0f"}
+             "--key": "000102030405060708090a0b0c0d0e0f", "--ca": ""}
 
 
 def parse(argv):
@@ -66,8 +70,12 @@ def main():
     # heap figures go into preallocated slots, so that noting them allocates nothing
     marks = [0] * (2 * (n // heap_every + 2)) if heap_every else []
     nmarks = 0
-    ctx = dtls.Context(psk=(opts["--identity"], bytes.fromhex(opts["--key"])),
-                       handshake_timeout_ms=int(float(opts["--timeout"]) * 1000))
+    timeout_ms = int(float(opts["--timeout"]) * 1000)
+    if opts["--ca"]:
+        ctx = dtls.Context(ca=opts["--ca"], handshake_timeout_ms=timeout_ms)
+    else:
+        ctx = dtls.Context(psk=(opts["--identity"], bytes.fromhex(opts["--key"])),
+                           handshake_timeout_ms=timeout_ms)
     conn = None
     t0 = time.ticks_ms()
 

@@ -6,7 +6,8 @@ to a real server on 127.0.0.1: OpenSSL `s_server` (a fresh one per session: it s
 client at a time) or GnuTLS `gnutls-serv --echo` (in its own network namespace; the proxy
 and the client run inside it too). Everything stops by itself.
 
-    python tools/soak.py sweep [--seeds N] [--loss 0.1,0.2,0.3] [--peers openssl,gnutls]
+    python tools/soak.py sweep [--seeds N] [--loss 0.1,0.2,0.3]
+                               [--peers openssl,gnutls,openssl-ecdhe,gnutls-ecdhe]
                                [--records K] [--parallel P] [--json FILE]
     python tools/soak.py soak  [--records 10000] [--loss 0.05] [--json FILE]
 
@@ -14,15 +15,23 @@ and the client run inside it too). Everything stops by itself.
 distribution (and, against the echo server, records echoed / duplicated / corrupted);
 `soak` runs one session of many records and prints the heap after gc.collect() every 1000
 records. tests_host/test_lossy.py uses the same functions with a smaller set of seeds.
+
+The `-ecdhe` peers run TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 with a 3-deep X.509 chain (leaf,
+int2, int1 sent; root the client's anchor) from a throw-away PKI made once per process by
+tests_host/certs/make_certs.sh: the server's flight is about 2 KB in several datagrams.
+tests_host/test_lossy_ecdhe.py uses them.
 """
 import argparse
+import atexit
 import concurrent.futures
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
@@ -38,6 +47,53 @@ from udp_proxy import Impairment, UdpProxy  # noqa: E402
 LOSSY_CLIENT = os.path.join(TOOLS, "lossy_client.py")
 DUPLICATE = 0.1     # probability a datagram is sent twice, each direction
 REORDER = 0.1       # probability a datagram is held back behind the next one
+ECDHE_PEERS = ("openssl-ecdhe", "gnutls-ecdhe")
+# gnutls-serv: ECDHE-ECDSA with AES-128-CCM-8 only (as tests_host/test_interop_ecdhe.py)
+GNUTLS_ECDHE_PRIORITY = ("NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+ECDHE-ECDSA:-CIPHER-ALL:"
+                         "+AES-128-CCM-8:-MAC-ALL:+AEAD")
+_pki = None
+_pki_lock = threading.Lock()
+
+
+def pki_dir():
+    """A throw-away test PKI (tests_host/certs/make_certs.sh), made once per process and
+    removed at exit; adds chain.pem (int2 + int1) and fullchain.pem (leaf + int2 + int1)."""
+    global _pki
+    with _pki_lock:
+        if _pki is None:
+            out = tempfile.mkdtemp(prefix="soak-pki-")
+            atexit.register(shutil.rmtree, out, True)
+            subprocess.run(["sh", os.path.join(ROOT, "tests_host", "certs", "make_certs.sh"),
+                            out], check=True, capture_output=True)
+
+            def read(name):
+                with open(os.path.join(out, name), "rb") as f:
+                    return f.read()
+            for name, parts in (("chain.pem", ("int2.pem", "int1.pem")),
+                                ("fullchain.pem", ("leaf.pem", "int2.pem", "int1.pem"))):
+                with open(os.path.join(out, name), "wb") as f:
+                    f.write(b"".join(read(p) for p in parts))
+            _pki = out
+        return _pki
+
+
+def openssl_ecdhe_server(pki):
+    """`openssl s_server` with the leaf and its two intermediates, ECDHE-ECDSA-AES128-CCM8,
+    one connection (-naccept 1)."""
+    peers._need_program("openssl")
+    port = peers.free_port()
+    cmd = ["openssl", "s_server", "-dtls1_2", "-accept", "127.0.0.1:%d" % port,
+           "-cert", os.path.join(pki, "leaf.pem"), "-cert_chain", os.path.join(pki, "chain.pem"),
+           "-key", os.path.join(pki, "leaf.key"), "-cipher", "ECDHE-ECDSA-AES128-CCM8",
+           "-naccept", "1"]
+    return peers.Peer("openssl", peers._line_buffered(cmd), port, "", b"", stdin=True)
+
+
+def gnutls_ecdhe_server(pki):
+    """`gnutls-serv --echo` with the same 3-certificate chain, ECDHE-ECDSA CCM_8 only."""
+    return peers.gnutls_server(priority=GNUTLS_ECDHE_PRIORITY, extra_args=[
+        "--x509certfile", os.path.join(pki, "fullchain.pem"),
+        "--x509keyfile", os.path.join(pki, "leaf.key")])
 
 
 def impairment(loss, duplicate=DUPLICATE, reorder=REORDER, corrupt=0.0):
@@ -88,11 +144,14 @@ def proxy_main(argv):
     return udp_proxy.main(argv)
 
 
-def _client_cmd(port, records, timeout_s, echo_wait_ms, heap_every, size):
-    return [mp.micropython_path(), LOSSY_CLIENT, "127.0.0.1", str(port),
-            "--records", str(records), "--timeout", str(timeout_s),
-            "--echo-wait", str(echo_wait_ms), "--heap-every", str(heap_every),
-            "--size", str(size)]
+def _client_cmd(port, records, timeout_s, echo_wait_ms, heap_every, size, ca=None):
+    cmd = [mp.micropython_path(), LOSSY_CLIENT, "127.0.0.1", str(port),
+           "--records", str(records), "--timeout", str(timeout_s),
+           "--echo-wait", str(echo_wait_ms), "--heap-every", str(heap_every),
+           "--size", str(size)]
+    if ca:
+        cmd += ["--ca", ca]
+    return cmd
 
 
 def _run_client(cmd, prefix, wall_s):
@@ -116,28 +175,40 @@ def _run_client(cmd, prefix, wall_s):
 
 
 def openssl_session(imp, seed, records=0, timeout_s=60, echo_wait_ms=0, heap_every=0,
-                    size=64):
-    """One session through an in-process proxy to a fresh `openssl s_server`."""
-    peer = peers.openssl_server(naccept=1)
+                    size=64, ecdhe=False):
+    """One session through an in-process proxy to a fresh `openssl s_server` (PSK, or
+    with ecdhe=True the certificate server of openssl_ecdhe_server)."""
+    ca = None
+    if ecdhe:
+        ca = os.path.join(pki_dir(), "root.pem")
+        peer = openssl_ecdhe_server(pki_dir())
+    else:
+        peer = peers.openssl_server(naccept=1)
     try:
         proxy = UdpProxy(peer.port, seed=seed, client_to_server=_proxy_impairment(imp),
                          server_to_client=_proxy_impairment(imp))
         add_corruption(proxy, imp.get("corrupt", 0.0), seed)
         with proxy:
             out = _run_client(_client_cmd(proxy.port, records, timeout_s, echo_wait_ms,
-                                          heap_every, size), (), timeout_s + 60)
+                                          heap_every, size, ca), (), timeout_s + 60)
             out["proxy"] = proxy.stats()
     finally:
         peer.stop()
-    out.update(peer="openssl", seed=seed, loss=imp["loss"])
+    out.update(peer="openssl-ecdhe" if ecdhe else "openssl", seed=seed, loss=imp["loss"])
     return out
 
 
 def gnutls_session(imp, seed, records=0, timeout_s=60, echo_wait_ms=300, heap_every=0,
-                   size=64):
+                   size=64, ecdhe=False):
     """One session through a proxy process inside a fresh GnuTLS server's namespace
-    (one `gnutls-serv` handles one handshake at a time: others get no answer meanwhile)."""
-    peer = peers.gnutls_server()
+    (one `gnutls-serv` handles one handshake at a time: others get no answer meanwhile).
+    ecdhe=True: the certificate server of gnutls_ecdhe_server."""
+    ca = None
+    if ecdhe:
+        ca = os.path.join(pki_dir(), "root.pem")
+        peer = gnutls_ecdhe_server(pki_dir())
+    else:
+        peer = peers.gnutls_server()
     stats = tempfile.NamedTemporaryFile(prefix="proxy-", suffix=".json", delete=False)
     stats.close()
     cmd = [sys.executable, os.path.abspath(__file__), "proxy",
@@ -153,7 +224,7 @@ def gnutls_session(imp, seed, records=0, timeout_s=60, echo_wait_ms=300, heap_ev
             raise RuntimeError("proxy did not start: " + proxy.output())
         port = int(proxy.output().split("listening on ", 1)[1].split()[0].rsplit(":", 1)[1])
         out = _run_client(_client_cmd(port, records, timeout_s, echo_wait_ms, heap_every,
-                                      size), peer.prefix, timeout_s + 60 + records)
+                                      size, ca), peer.prefix, timeout_s + 60 + records)
     finally:
         if proxy is not None:
             proxy.stop()
@@ -165,7 +236,7 @@ def gnutls_session(imp, seed, records=0, timeout_s=60, echo_wait_ms=300, heap_ev
             out_stats = None
         os.unlink(stats.name)
     out["proxy"] = out_stats
-    out.update(peer="gnutls", seed=seed, loss=imp["loss"])
+    out.update(peer="gnutls-ecdhe" if ecdhe else "gnutls", seed=seed, loss=imp["loss"])
     return out
 
 
@@ -230,12 +301,13 @@ def sweep(peer_names, losses, seeds, records=0, parallel=6, timeout_s=60, seed_p
             imp = impairment(loss, corrupt=corrupt)
             for i in range(n):
                 seed = "%s-%s-%g-%d" % (seed_prefix, name, loss, i)
-                if name == "gnutls":
-                    jobs.append(lambda imp=imp, seed=seed: gnutls_session(
-                        imp, seed, records=records, timeout_s=timeout_s))
+                ecdhe = name.endswith("-ecdhe")
+                if name.startswith("gnutls"):
+                    jobs.append(lambda imp=imp, seed=seed, ecdhe=ecdhe: gnutls_session(
+                        imp, seed, records=records, timeout_s=timeout_s, ecdhe=ecdhe))
                 else:
-                    jobs.append(lambda imp=imp, seed=seed: openssl_session(
-                        imp, seed, timeout_s=timeout_s))
+                    jobs.append(lambda imp=imp, seed=seed, ecdhe=ecdhe: openssl_session(
+                        imp, seed, timeout_s=timeout_s, ecdhe=ecdhe))
                 keys.append((name, loss))
     t0 = time.monotonic()
     results = run_sessions(jobs, parallel)
@@ -265,7 +337,7 @@ def main(argv=None):
     sw = sub.add_parser("sweep")
     sw.add_argument("--seeds", type=int, default=100)
     sw.add_argument("--loss", default="0.1,0.2,0.3")
-    sw.add_argument("--peers", default="openssl,gnutls")
+    sw.add_argument("--peers", default="openssl,gnutls," + ",".join(ECDHE_PEERS))
     sw.add_argument("--records", type=int, default=20)
     sw.add_argument("--parallel", type=int, default=12)
     sw.add_argument("--timeout", type=int, default=60, help="handshake timeout, seconds")
