@@ -141,3 +141,23 @@ def test_mbedtls_certificate(pki):
         lines = assert_ok(res)
         assert "recv: mbed cert" in lines
         assert peer.wait_for("TLS-ECDHE-ECDSA-WITH-AES-128-CCM-8", timeout=5)
+
+
+def test_datagram_larger_than_receive_buffer_is_named(pki):
+    """python-mbedtls sends its whole certificate flight in one ~2 KB datagram: with a
+    1500-byte receive buffer it is cut, and the timeout says which setting to raise."""
+    port = peers.free_port()
+    cmd = [peers._python(), os.path.join(peers.SERVERS, "mbedtls_echo.py"), "--host",
+           "127.0.0.1", "--port", str(port), "--cert", str(pki / "leaf.pem"), "--chain",
+           str(pki / "int2.pem"), "--chain", str(pki / "int1.pem"), "--key",
+           str(pki / "leaf.key")]
+    with peers.Peer("mbedtls", cmd, port, "", b"") as peer:
+        out = mp.check_code("""
+import dtls
+ctx = dtls.Context(ca=%r, max_recv_datagram=1500, handshake_timeout_ms=4000)
+try:
+    ctx.connect("127.0.0.1", %d, server_hostname="localhost")
+except dtls.HandshakeTimeout as e:
+    print("timeout:", e)
+""" % (str(pki / "root.pem"), peer.port), timeout=30)
+        assert "filled the 1500-byte receive buffer: raise max_recv_datagram" in out, out

@@ -51,13 +51,13 @@ class Connection:
     `await dtls.aio.wrap_socket(ctx, sock)`; the socket is made non-blocking.
     """
 
-    def __init__(self, sock, ctx, server_hostname=None, recv_buffer_size=2048,
+    def __init__(self, sock, ctx, server_hostname=None, recv_buffer_size=None,
                  server_ip=None, session=None, max_pending=32):
         sock.setblocking(False)
         self.sock = sock
         self.core = Client(ctx, server_hostname, server_ip, session)
         self._clock = Clock()
-        self._recv_size = recv_buffer_size
+        self._recv_size = recv_buffer_size or ctx.max_recv_datagram
         self._stream = asyncio.StreamReader(sock) if _MICROPYTHON else None
         self._pending = []
         # Records received while nobody calls recv() wait here, up to max_pending; more are
@@ -255,9 +255,13 @@ class Connection:
         """One datagram, or None after an ICMP error (or a spurious wake-up)."""
         try:
             if _MICROPYTHON:
-                return await self._stream.read(self._recv_size)
-            loop = asyncio.get_running_loop()
-            return await loop.sock_recv(self.sock, self._recv_size)
+                data = await self._stream.read(self._recv_size)
+            else:
+                loop = asyncio.get_running_loop()
+                data = await loop.sock_recv(self.sock, self._recv_size)
+            if data and len(data) >= self._recv_size:
+                self.core.note_truncated_datagram(len(data))
+            return data
         except asyncio.CancelledError:
             raise
         except OSError as e:

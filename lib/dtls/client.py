@@ -122,6 +122,7 @@ class Client:
         self.datagrams_sent = 0
         self.bytes_sent = 0
         self.retransmissions = 0
+        self.truncated_datagrams = 0
         self._out = []
         self._events = []
         self._offered = ctx.offered_suites()
@@ -220,6 +221,9 @@ class Client:
                 # DTLS servers drop records that fail authentication instead of answering
                 # with an alert, so a wrong key shows up as silence after our Finished.
                 msg += " (server did not accept our Finished: wrong PSK identity or key?)"
+            if self.truncated_datagrams:
+                msg += " (%d datagrams filled the %d-byte receive buffer: raise " \
+                    "max_recv_datagram)" % (self.truncated_datagrams, self.ctx.max_recv_datagram)
             if self.reassembler.oversize:
                 msg += " (server sent a %d-byte handshake message; max_handshake_message is %d)" \
                     % (self.reassembler.oversize, self.ctx.max_handshake_message)
@@ -259,6 +263,13 @@ class Client:
             raise DTLSError("message of %d bytes exceeds the %d-byte record limit"
                             % (len(data), limit))
         self._queue_record(CT_APPLICATION_DATA, data)
+
+    def note_truncated_datagram(self, size):
+        """The driver received a datagram that filled its buffer: probably cut short."""
+        self.truncated_datagrams += 1
+        if self.ctx.trace is not None:
+            self._trace("received a %d-byte datagram: the receive buffer is full, the "
+                        "datagram was probably cut (max_recv_datagram)" % size)
 
     def max_payload(self):
         """Largest application payload one datagram can carry with the current settings

@@ -15,13 +15,14 @@ class Connection:
     """A DTLS connection over a connected UDP socket (made by Context.wrap_socket)."""
 
     def __init__(self, sock, ctx, server_hostname=None, do_handshake=True,
-                 recv_buffer_size=2048, server_ip=None, session=None):
+                 recv_buffer_size=None, server_ip=None, session=None):
         self.sock = sock
         self.core = Client(ctx, server_hostname, server_ip, session)
         self._clock = Clock()
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
-        self._recv_size = recv_buffer_size
+        # One allocation of this size per datagram (MicroPython sockets have no recv_into).
+        self._recv_size = recv_buffer_size or ctx.max_recv_datagram
         self._pending = []
         self._timeout_ms = None
         self._icmp_refused = False
@@ -198,7 +199,10 @@ class Connection:
         # recv allocates: MicroPython sockets have no recv_into, and readinto() has stream
         # semantics (it blocks until the whole buffer is filled).
         try:
-            return self.sock.recv(self._recv_size)
+            data = self.sock.recv(self._recv_size)
+            if len(data) >= self._recv_size:
+                self.core.note_truncated_datagram(len(data))
+            return data
         except OSError as e:
             code = errno_of(e)
             if code == ECONNREFUSED:

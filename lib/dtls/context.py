@@ -25,6 +25,8 @@ class Context:
     handshake_timeout_ms: give up a handshake after this long (default 60 s).
     max_datagram:   largest datagram we send; handshake messages are fragmented to fit.
     max_handshake_message: largest handshake message accepted from the server.
+    max_recv_datagram: receive buffer per datagram (default 2048; a larger
+                    datagram is cut, dropped, and named in the timeout error).
     require_ems:    refuse servers that do not negotiate extended master secret (RFC 7627).
     rng:            callable(n) -> n random bytes; default: one health-checked HMAC-DRBG
                     per process (dtls.rng), seeded from os.urandom (the hardware RNG on
@@ -82,6 +84,7 @@ class Context:
     def __init__(self, psk=None, ciphers=None, timers=TIMERS_RFC6347,
                  handshake_timeout_ms=60000, max_datagram=DEFAULT_MAX_DATAGRAM,
                  max_handshake_message=8192, require_ems=False, rng=None, trace=None,
+                 max_recv_datagram=2048,
                  ca=None, server_rpk=None, cert=None, key=None, client_rpk=False,
                  clock="auto", max_chain_depth=4, keylog=None, session_tickets=False,
                  heartbeat=False, max_fragment_length=None, record_size_limit=None,
@@ -100,6 +103,9 @@ class Context:
             raise ValueError("max_datagram too small")
         self.max_datagram = max_datagram
         self.max_handshake_message = max_handshake_message
+        if max_recv_datagram < 256:
+            raise ValueError("max_recv_datagram too small")
+        self.max_recv_datagram = max_recv_datagram
         self.require_ems = require_ems
         if rng is None:  # one health-tested HMAC-DRBG per process, loaded on first use
             from .rng import default_generator
