@@ -219,8 +219,12 @@ class Client:
                 msg += " (no answer from the server)"
             elif self.state == STATE_WAIT_CHANGE_CIPHER_SPEC:
                 # DTLS servers drop records that fail authentication instead of answering
-                # with an alert, so a wrong key shows up as silence after our Finished.
-                msg += " (server did not accept our Finished: wrong PSK identity or key?)"
+                # with an alert, so a wrong PSK shows up as silence after our Finished.
+                if self.cipher_suite is not None and self._kx() != KX_ECDHE_ECDSA \
+                        and not self.resumed:
+                    msg += " (server did not accept our Finished: wrong PSK identity or key?)"
+                else:
+                    msg += " (no answer to our Finished)"
             if self.truncated_datagrams:
                 msg += " (%d datagrams filled the %d-byte receive buffer: raise " \
                     "max_recv_datagram)" % (self.truncated_datagrams, self.ctx.max_recv_datagram)

@@ -91,6 +91,13 @@ def check_server_hello_extension(ctx, etype, data):
             raise DTLSError("server does not accept uncompressed points", ILLEGAL_PARAMETER)
         return None
     if etype == EXT_SERVER_CERTIFICATE_TYPE or etype == EXT_CLIENT_CERTIFICATE_TYPE:
+        # Offered only when not X.509 alone (hello_extensions); an answer to an extension we
+        # did not send is unsupported_extension (RFC 5246 §7.4.1.4).
+        offered = server_cert_types(ctx) != (CERT_TYPE_X509,) \
+            if etype == EXT_SERVER_CERTIFICATE_TYPE else ctx.client_rpk
+        if not offered:
+            raise DTLSError("server sent unrequested extension %d" % etype,
+                            UNSUPPORTED_EXTENSION)
         if len(data) != 1:
             raise DTLSError("bad certificate type extension", DECODE_ERROR)
         chosen = data[0]
