@@ -1,6 +1,7 @@
 """Client settings and credentials, shared by connections (shaped like tls.SSLContext)."""
 import os
 
+from ._io import is_ip_literal
 from .const import (KX_ECDHE_ECDSA, KX_ECDHE_PSK, KX_PSK, SUITES, TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
                     TLS_PSK_WITH_AES_128_CCM_8, suite_by_name)
 
@@ -290,7 +291,7 @@ class Context:
         try:
             sock.connect(ai[-1])
             server_ip = None
-            if _is_ip_literal(host):
+            if is_ip_literal(host):
                 server_ip = host
             elif server_hostname is None:
                 server_hostname = host
@@ -300,18 +301,6 @@ class Context:
         except BaseException:
             sock.close()
             raise
-
-
-def _is_ip_literal(host):
-    if ":" in host:
-        return True
-    parts = host.split(".")
-    if len(parts) != 4:
-        return False
-    for p in parts:
-        if not p.isdigit():
-            return False
-    return True
 
 
 def _read(item):
