@@ -343,7 +343,7 @@ def natmod_sizes():
 
 def targets(r):
     """[(what, value, limit, unit)] from the performance issue; met when value <= limit."""
-    h, ratio, heap, wire = r["handshake"], r["ratio_to_builtin"], \
+    ratio, heap, wire = r["ratio_to_builtin"], \
         r["smallest_free_heap_bytes"], r["wire"]
     size, natmod = r["code_size"], r["code_size"]["natmod_bytes"]
     rows = [

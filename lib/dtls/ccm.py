@@ -109,7 +109,8 @@ class AesCcm:
         mask = self._mask
         mask[0:16] = stream[0:16]  # _cbc_mac reuses the buffer
         if clen:
-            plain = int.from_bytes(data[0:clen], "big") ^ int.from_bytes(stream[16:16 + clen], "big")
+            plain = int.from_bytes(data[0:clen], "big") ^ \
+                int.from_bytes(stream[16:16 + clen], "big")
             plaintext = plain.to_bytes(clen, "big")
         else:
             plaintext = b""

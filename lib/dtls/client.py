@@ -579,7 +579,7 @@ class Client:
             r.end()
             while ext.remaining():
                 etype = ext.u16()
-                data = ext.vec16()
+                ext.vec16()  # the first pass only checks framing and duplicates
                 if etype in seen:
                     raise DTLSError("duplicate extension %d" % etype, ILLEGAL_PARAMETER)
                 seen.append(etype)

@@ -1,9 +1,8 @@
 """Client settings and credentials, shared by connections (shaped like tls.SSLContext)."""
-import os
-
 from ._io import is_ip_literal
-from .const import (KX_ECDHE_ECDSA, KX_ECDHE_PSK, KX_PSK, SUITES, TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
-                    TLS_PSK_WITH_AES_128_CCM_8, suite_by_name)
+from .const import (KX_ECDHE_ECDSA, KX_ECDHE_PSK, KX_PSK, SUITES,
+                    TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_CCM_8,
+                    suite_by_name)
 
 # RFC 6347 §4.2.4.1: start at 1 s, double on each retransmission, at most 60 s.
 TIMERS_RFC6347 = (1000, 60000)
