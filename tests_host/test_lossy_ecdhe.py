@@ -15,20 +15,16 @@ machine (10%: 40/40; 20%: 39/40; 30%: 32/40): at least 90% of the handshakes com
 HandshakeTimeouts. Against GnuTLS's echo, records cross the same impairment: none delivered
 twice, none corrupted, none we did not send. 30% is in `make soak` (tools/soak.py).
 Figures go to build/lossy-ecdhe.json."""
-import json
-import os
 import sys
 
 import pytest
 
 import mp
-import peers
 
 sys.path.insert(0, mp.TOOLS)
 import soak  # noqa: E402
+from test_lossy import run_sweeps  # noqa: E402
 
-BUILD = os.path.join(mp.ROOT, "build")
-PARALLEL = 12       # sessions at once: they mostly wait for retransmission timers
 RECORDS = 10        # echoed records per GnuTLS session
 PEERS = soak.ECDHE_PEERS
 
@@ -36,41 +32,10 @@ PEERS = soak.ECDHE_PEERS
 LEVELS = [(0.10, 10, 0.90), (0.20, 20, 0.90)]
 
 
-def _available(name):
-    try:
-        if name.startswith("gnutls"):
-            peers._need_program("gnutls-serv")
-            peers.NetNamespace().stop()
-        else:
-            peers._need_program("openssl")
-    except peers.PeerUnavailable as exc:
-        return str(exc)
-    return None
-
-
 @pytest.fixture(scope="module")
 def sweeps():
     """Both peers and levels in one pool, once per module: {(peer, loss): (summary, results)}."""
-    names = [n for n in PEERS if _available(n) is None]
-    table = {}
-    if names:
-        table = soak.sweep(names, [(loss, n) for loss, n, _ in LEVELS], 0, records=RECORDS,
-                           parallel=PARALLEL, seed_prefix="ci-ecdhe")
-        os.makedirs(BUILD, exist_ok=True)
-        with open(os.path.join(BUILD, "lossy-ecdhe.json"), "w") as f:
-            json.dump([{"peer": k[0], "loss": k[1], "summary": s, "sessions": r}
-                       for k, (s, r) in table.items()], f, indent=1)
-        for k, (s, _) in table.items():
-            print(soak.format_row(k[0], k[1], s))
-
-    def get(name, loss):
-        reason = _available(name)
-        if reason:
-            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-                pytest.fail("peer unavailable under CI: %s" % reason, pytrace=False)
-            pytest.skip(reason)
-        return table[(name, loss)]
-    return get
+    return run_sweeps(PEERS, LEVELS, RECORDS, "ci-ecdhe", "lossy-ecdhe.json")
 
 
 @pytest.mark.parametrize("loss,seeds,floor", LEVELS, ids=["10pct", "20pct"])
