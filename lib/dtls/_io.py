@@ -60,3 +60,26 @@ def is_ip_literal(host):
         if not p.isdigit():
             return False
     return True
+
+
+class ConnectionInfo:
+    """What both drivers (dtls.connection, dtls.aio) expose about their sans-I/O core."""
+
+    @property
+    def cipher_suite(self):
+        return self.core.cipher_suite_name
+
+    @property
+    def session(self):
+        """A dtls.Session to resume later (None if the server offered no resumption);
+        session.to_bytes() keeps it across deep sleep."""
+        return self.core.session
+
+    @property
+    def resumed(self):
+        """True when this handshake resumed the offered session."""
+        return self.core.resumed
+
+    def settimeout(self, seconds):
+        """Timeout for recv (None: wait forever; 0: return at once)."""
+        self._timeout_ms = None if seconds is None else int(seconds * 1000)

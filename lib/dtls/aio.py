@@ -28,7 +28,8 @@ try:
 except ImportError:  # older MicroPython
     import uasyncio as asyncio
 
-from ._io import ECONNREFUSED, EAGAIN, ENOBUFS, ETIMEDOUT, Clock, errno_of, is_ip_literal
+from ._io import (EAGAIN, ECONNREFUSED, ENOBUFS, ETIMEDOUT, Clock, ConnectionInfo, errno_of,
+                  is_ip_literal)
 from .client import STATE_CLOSED, Client
 from .errors import ConnectionClosed, DTLSError, HandshakeTimeout
 
@@ -44,7 +45,7 @@ else:
         return asyncio.wait_for(awaitable, ms / 1000)
 
 
-class Connection:
+class Connection(ConnectionInfo):
     """A DTLS connection over a connected UDP socket, driven by asyncio.
 
     Create it with `await dtls.aio.connect(ctx, host, port)` or
@@ -73,24 +74,6 @@ class Connection:
         self._pump_task = None
 
     # ---------------------------------------------------------------- public API
-
-    @property
-    def cipher_suite(self):
-        return self.core.cipher_suite_name
-
-    @property
-    def session(self):
-        """A dtls.Session to resume later (None if the server offered no resumption)."""
-        return self.core.session
-
-    @property
-    def resumed(self):
-        """True when this handshake resumed the offered session."""
-        return self.core.resumed
-
-    def settimeout(self, seconds):
-        """Timeout for recv (None: wait forever; 0: return at once)."""
-        self._timeout_ms = None if seconds is None else int(seconds * 1000)
 
     async def do_handshake(self):
         """Runs the handshake; returns once connected, raises DTLSError otherwise."""

@@ -6,12 +6,12 @@ raises OSError(ETIMEDOUT) when the timeout set with settimeout passes.
 """
 import select
 
-from ._io import EAGAIN, ECONNREFUSED, ETIMEDOUT, Clock, errno_of
+from ._io import EAGAIN, ECONNREFUSED, ETIMEDOUT, Clock, ConnectionInfo, errno_of
 from .client import STATE_CLOSED, Client
 from .errors import ConnectionClosed, DTLSError, HandshakeTimeout
 
 
-class Connection:
+class Connection(ConnectionInfo):
     """A DTLS connection over a connected UDP socket (made by Context.wrap_socket)."""
 
     def __init__(self, sock, ctx, server_hostname=None, do_handshake=True,
@@ -32,25 +32,6 @@ class Connection:
             self.do_handshake()
 
     # ---------------------------------------------------------------- public API
-
-    @property
-    def cipher_suite(self):
-        return self.core.cipher_suite_name
-
-    @property
-    def session(self):
-        """A dtls.Session to resume later (None if the server offered no resumption);
-        session.to_bytes() keeps it across deep sleep."""
-        return self.core.session
-
-    @property
-    def resumed(self):
-        """True when this handshake resumed the offered session."""
-        return self.core.resumed
-
-    def settimeout(self, seconds):
-        """Timeout for recv (None: block; 0: return at once)."""
-        self._timeout_ms = None if seconds is None else int(seconds * 1000)
 
     def do_handshake(self):
         core = self.core
