@@ -58,7 +58,7 @@ def test_firmware_target_refuses_clearly():
 def test_board_manifest_freezes_lib(board):
     folder = os.path.join(ROOT, "boards", board)
     text = open(os.path.join(folder, "manifest.py")).read()
-    # The board includes lib/manifest.py (dtls, dtls-ecc, coap), which names every file.
+    # The board includes lib/manifest.py (dtls, dtls-aio, dtls-ecc, coap), which names every file.
     base = re.search(r'^include\("(\.\./[^"]+)"\)', text, re.M).group(1)
     assert os.path.exists(os.path.join(folder, base, "manifest.py"))
     assert os.path.exists(os.path.join(folder, base, "dtls", "__init__.py"))

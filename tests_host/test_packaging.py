@@ -41,11 +41,14 @@ def test_package_json_lists_every_file_once():
     dtls_py.discard("manifest.py")
     base = {t for t, _ in urls("lib/dtls/package.json")["urls"]}
     ecc = {t for t, _ in urls("lib/dtls/package-ecc.json")["urls"]}
-    assert not base & ecc
-    missing = dtls_py - {t[len("dtls/"):] for t in base | ecc}
-    assert not missing, "lib/dtls files in no package (add them to lib/dtls/package.json " \
-                        "or package-ecc.json and the manifests): %s" % sorted(missing)
+    aio = {t for t, _ in urls("lib/dtls/package-aio.json")["urls"]}
+    assert not base & ecc and not base & aio and not ecc & aio
+    missing = dtls_py - {t[len("dtls/"):] for t in base | ecc | aio}
+    assert not missing, "lib/dtls files in no package (add them to lib/dtls/package.json, " \
+                        "package-aio.json or package-ecc.json and the manifests): %s" \
+                        % sorted(missing)
     assert {t[len("dtls/"):] for t in ecc} == ECC_FILES
+    assert aio == {"dtls/aio.py"}
     coap_py = {f for f in os.listdir(os.path.join(ROOT, "lib/coap"))
                if f.endswith(".py") and f != "manifest.py"}
     assert {t for t, _ in urls("lib/coap/package.json")["urls"]} == \
@@ -162,9 +165,10 @@ def manifest_targets(path):
 
 @pytest.mark.parametrize("manifest,names", [
     ("lib/dtls/manifest.py", ["dtls"]),
+    ("lib/dtls-aio/manifest.py", ["dtls", "dtls-aio"]),
     ("lib/dtls-ecc/manifest.py", ["dtls", "dtls-ecc"]),
-    ("lib/coap/manifest.py", ["dtls", "coap"]),
-    ("lib/manifest.py", ["dtls", "dtls-ecc", "coap"]),
+    ("lib/coap/manifest.py", ["dtls", "dtls-aio", "coap"]),
+    ("lib/manifest.py", ["dtls", "dtls-aio", "dtls-ecc", "coap"]),
 ])
 def test_manifests_freeze_what_package_json_installs(manifest, names):
     got = manifest_targets(os.path.join(ROOT, manifest))
@@ -196,18 +200,21 @@ conn.send(b"psk only")
 conn.settimeout(5)
 print("echo:", conn.recv().decode())
 conn.close()
-import dtls.aio
 print("modules:", " ".join(sorted(k for k in sys.modules if k.startswith("dtls"))))
 try:
     dtls.Context(ca=[b"x"])
 except ImportError as e:
     print("ecc: ImportError")
+try:
+    import dtls.aio
+except ImportError:
+    print("aio: ImportError")
 """
 
 
 def test_psk_only_base_completes_a_handshake(tinydtls_peer, tmp_path):
-    """Only the dtls base files on the path (no P-256, ECDSA, DER, PEM, X.509 code): a
-    full PSK handshake and an echo, and no ECC module ever loaded."""
+    """Only the dtls base files on the path (no asyncio driver, no P-256, ECDSA, DER, PEM,
+    X.509 code): a full PSK handshake and an echo, and no ECC module ever loaded."""
     copy_package(["dtls"], str(tmp_path))
     assert not any(f in ECC_FILES for f in os.listdir(tmp_path / "dtls"))
     res = mp.run_code(PSK_ONLY, args=[tinydtls_peer.port],
@@ -218,6 +225,7 @@ def test_psk_only_base_completes_a_handshake(tinydtls_peer, tmp_path):
     loaded = set(lines[1].split()[1:])
     assert not loaded & {"dtls." + f[:-3] for f in ECC_FILES}, loaded
     assert lines[2] == "ecc: ImportError", lines
+    assert lines[3] == "aio: ImportError", lines
 
 
 def test_mpy_cross_builds_every_file(tmp_path):
@@ -307,7 +315,8 @@ def test_mpremote_mip_install_from_github(tmp_path, monkeypatch, capsys):
     mip._install_package(FakeTransport(full), "github:owner/repo", None, "/lib", None, True)
     assert fetched[0] == "package.json"
     assert sorted(os.listdir(full / "lib" / "dtls")) == sorted(
-        os.path.basename(t) for n in ("dtls", "dtls-ecc") for _, t in packages.files(n))
+        os.path.basename(t) for n in ("dtls", "dtls-aio", "dtls-ecc")
+        for _, t in packages.files(n))
     assert (full / "lib" / "coap" / "endpoint.py").exists()
     psk = tmp_path / "psk"
     psk.mkdir()
@@ -315,7 +324,7 @@ def test_mpremote_mip_install_from_github(tmp_path, monkeypatch, capsys):
     mip._install_package(FakeTransport(psk), "github:owner/repo/lib/dtls/package.json", None,
                          "/lib", None, True)
     assert fetched[0] == "lib/dtls/package.json"
-    assert not ECC_FILES & set(os.listdir(psk / "lib" / "dtls"))
+    assert not (ECC_FILES | {"aio.py"}) & set(os.listdir(psk / "lib" / "dtls"))
 
 
 def deploy(*args):
@@ -328,11 +337,12 @@ def test_deploy_dry_run_lists_the_chosen_packages():
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     targets = [line.split(" -> ")[1] for line in lines if " -> " in line]
-    assert targets == ["<lib>/" + t for n in ("dtls", "coap") for _, t in packages.files(n)]
+    assert targets == ["<lib>/" + t for n in ("dtls", "dtls-aio", "coap")
+                       for _, t in packages.files(n)]
     assert "p256" not in res.stdout and "x509" not in res.stdout
     cmd = lines[-1]
     assert "mip install" in cmd and "lib/dtls/package.json" in cmd and \
-        "lib/coap/package.json" in cmd
+        "lib/dtls/package-aio.json" in cmd and "lib/coap/package.json" in cmd
     res = deploy("--packages", "dtls-ecc", "--dry-run")
     assert "dtls/p256.py" in res.stdout and "dtls/client.py" in res.stdout
 

@@ -5,8 +5,9 @@ mpremote (CPython, host side).
                            [--credentials DIR] [--file LOCAL[:REMOTE]]... [--main FILE]
                            [--target /lib] [--reset] [--dry-run] [--mpremote CMD]
 
-    --packages LIST     dtls (PSK base), dtls-ecc (ECDHE-ECDSA, X.509), coap; what a
-                        package requires comes along (coap brings dtls). Default: dtls.
+    --packages LIST     dtls (PSK base, blocking driver), dtls-aio (asyncio driver),
+                        dtls-ecc (ECDHE-ECDSA, X.509), coap; what a package requires
+                        comes along (coap brings dtls and dtls-aio). Default: dtls.
     --mpy               install the .mpy files from `make dist` (dist/mpy/<package>)
                         instead of the .py sources: faster imports, less RAM to load
     --natmod ARCH       also install dist/ARCH_6.3/_dtlscrypto.mpy (`make natmod`): x64,

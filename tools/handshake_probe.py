@@ -13,6 +13,7 @@ TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 and TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256.
               on a board the library's code is frozen in flash, on the unix port it sits in
               the heap, so this measures what the connection itself needs.
 --echo N      after the handshake send N records of 200 bytes and require each echoed back.
+--recv-buffer N  this library: Context(max_recv_datagram=N) (default 2048).
 --no-close    end without close_notify (for byte counts that exclude it).
 --resume      (this library) after the full handshake and close_notify, connect again
               offering conn.session and time that abbreviated handshake too (the server
@@ -32,7 +33,7 @@ import micropython
 
 _ARG_DEFAULTS = {"--free": None, "--echo": "0", "--identity": "Client_identity",
                  "--key": "000102030405060708090a0b0c0d0e0f", "--ca": None,
-                 "--server-rpk": None}
+                 "--server-rpk": None, "--recv-buffer": None}
 _FLAGS = {"--no-close": ("close", False), "--resume": ("resume", True),
           "--debug": ("debug", True)}
 
@@ -83,12 +84,14 @@ def read(path):
 
 def microdtls_context(opts):
     import dtls
+    kw = {"handshake_timeout_ms": 20000}
+    if opts["--recv-buffer"]:
+        kw["max_recv_datagram"] = int(opts["--recv-buffer"])
     if opts["--ca"]:
-        return dtls.Context(ca=read(opts["--ca"]), handshake_timeout_ms=20000)
+        return dtls.Context(ca=read(opts["--ca"]), **kw)
     if opts["--server-rpk"]:
-        return dtls.Context(server_rpk=read(opts["--server-rpk"]), handshake_timeout_ms=20000)
-    return dtls.Context(psk=(opts["--identity"], bytes.fromhex(opts["--key"])),
-                        handshake_timeout_ms=20000)
+        return dtls.Context(server_rpk=read(opts["--server-rpk"]), **kw)
+    return dtls.Context(psk=(opts["--identity"], bytes.fromhex(opts["--key"])), **kw)
 
 
 def connect_microdtls(opts, ctx, session=None):

@@ -2,7 +2,8 @@
 files that mip uses (the single list of what each package holds; lib/*/manifest.py
 mirror it for freezing, and tests_host/test_packaging.py checks that they agree).
 
-    dtls       the DTLS client with PSK suites, blocking and asyncio drivers (base)
+    dtls       the DTLS client with PSK suites and the blocking driver (base)
+    dtls-aio   the asyncio driver (extension of dtls)
     dtls-ecc   ECDHE-ECDSA, P-256, X.509, raw public keys (extension of dtls)
     coap       the CoAP client (needs dtls)
 
@@ -14,10 +15,11 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = {
     "dtls": "lib/dtls/package.json",
+    "dtls-aio": "lib/dtls/package-aio.json",
     "dtls-ecc": "lib/dtls/package-ecc.json",
     "coap": "lib/coap/package.json",
 }
-REQUIRES = {"dtls": [], "dtls-ecc": ["dtls"], "coap": ["dtls"]}
+REQUIRES = {"dtls": [], "dtls-aio": ["dtls"], "dtls-ecc": ["dtls"], "coap": ["dtls", "dtls-aio"]}
 
 
 def package_json(name):

@@ -707,6 +707,10 @@ class Client:
             self._trace("send ChangeCipherSpec, Finished")
             self._new_flight([(0, None, 0, b"\x01"), (1, HS_FINISHED, fin_seq, verify)], now)
             self._sent_last_flight = True
+        else:
+            # Full handshake: the server's Finished answered our last flight, which is
+            # never needed again (RFC 6347 §4.2.4); free it.
+            self._flight = self._flight_messages = []
         self.state = STATE_CONNECTED
         self._deadline = None
         self._transcript = None
