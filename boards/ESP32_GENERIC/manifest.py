@@ -1,5 +1,6 @@
 # ESP32_GENERIC with microdtls: the port's standard frozen modules plus the dtls package.
 include("$(PORT_DIR)/boards/manifest.py")
-# dtls (PSK base), dtls-ecc (ECDHE-ECDSA, X.509) and coap, file lists from lib/*/manifest.py;
-# for PSK-only firmware use include("../../lib/dtls") instead (see boards/README.md).
+# dtls (PSK base), dtls-aio (asyncio), dtls-ecc (ECDHE-ECDSA, X.509) and coap, file lists
+# from lib/*/manifest.py; for PSK-only firmware use include("../../lib/dtls") instead (see
+# boards/README.md).
 include("../../lib")
