@@ -66,11 +66,15 @@ class EpochCipher:
 
     def seal(self, seq8, ctype, version, plaintext):
         """Returns the record fragment: explicit nonce || ciphertext || tag."""
+        return bytes(seq8) + self.seal_body(seq8, ctype, version, plaintext)
+
+    def seal_body(self, seq8, ctype, version, plaintext):
+        """ciphertext || tag only (RecordLayer.protect writes the explicit nonce)."""
         self._nonce[4:12] = seq8
         aad = self._aad
         aad[0:8] = seq8
         struct.pack_into(">BHH", aad, 8, ctype, version, len(plaintext))
-        return bytes(seq8) + self._ccm.seal(self._nonce, aad, plaintext)
+        return self._ccm.seal(self._nonce, aad, plaintext)
 
     def open(self, seq8, ctype, version, fragment):
         """Returns the plaintext, or None if the fragment does not authenticate."""
@@ -91,9 +95,9 @@ class EpochCipher:
             struct.pack(">H", version) + bytes(seq8) + bytes(cid) + struct.pack(">H", inner_len)
 
     def seal_cid(self, seq8, version, cid, inner):
+        """As seal_body(), for a tls12_cid record."""
         self._nonce[4:12] = seq8
-        return bytes(seq8) + self._ccm.seal(self._nonce,
-                                            self._cid_aad(seq8, version, cid, len(inner)), inner)
+        return self._ccm.seal(self._nonce, self._cid_aad(seq8, version, cid, len(inner)), inner)
 
     def open_cid(self, seq8, version, cid, fragment):
         ilen = len(fragment) - _EXPLICIT_NONCE_LEN - self.tag_len
@@ -123,6 +127,21 @@ def parse_datagram(datagram):
                     mv[body:body + length]))
         pos = body + length
     return out
+
+
+def _record(ctype, seq8, cid, explicit_nonce, body):
+    """One record in one allocation: header (with the CID of a tls12_cid record), the
+    explicit nonce of a protected record (epoch||seq again, RFC 6655 §3) and the body."""
+    head = RECORD_HEADER_LEN + len(cid)
+    length = len(explicit_nonce) + len(body)
+    rec = bytearray(head + length)
+    struct.pack_into(">BH", rec, 0, ctype, DTLS_1_2)
+    rec[3:11] = seq8
+    rec[11:head - 2] = cid
+    struct.pack_into(">H", rec, head - 2, length)
+    rec[head:head + len(explicit_nonce)] = explicit_nonce
+    rec[head + len(explicit_nonce):] = body
+    return rec
 
 
 class RecordLayer:
@@ -172,14 +191,12 @@ class RecordLayer:
         struct.pack_into(">HHI", seq8, 0, epoch, seq >> 32, seq & 0xFFFFFFFF)
         cipher = self.write_ciphers[epoch]
         cid = self.write_cid
-        if cipher is not None and epoch and cid is not None:
-            frag = cipher.seal_cid(seq8, DTLS_1_2, cid, payload + bytes((ctype,)))
-            return struct.pack(">BH", CT_TLS12_CID, DTLS_1_2) + bytes(seq8) + cid + \
-                struct.pack(">H", len(frag)) + frag
-        if cipher is not None:
-            payload = cipher.seal(seq8, ctype, DTLS_1_2, payload)
-        return struct.pack(">BH", ctype, DTLS_1_2) + bytes(seq8) + \
-            struct.pack(">H", len(payload)) + payload
+        if cipher is None:
+            return _record(ctype, seq8, b"", b"", payload)
+        if epoch and cid is not None:
+            return _record(CT_TLS12_CID, seq8, cid, seq8, cipher.seal_cid(
+                seq8, DTLS_1_2, cid, payload + bytes((ctype,))))
+        return _record(ctype, seq8, b"", seq8, cipher.seal_body(seq8, ctype, DTLS_1_2, payload))
 
     def unprotect(self, ctype, version, epoch, seq, seq8, fragment):
         """Returns (content type, plaintext) of a record of the current read epoch, or None
