@@ -17,7 +17,9 @@ C module (dist/x64_6.3/_dtlscrypto.mpy, built if missing). Sections:
   * session resumption (abbreviated handshake offering conn.session; s_server with
     -naccept 2 -no_ticket), PSK and ECDHE-cert;
   * the smallest contiguous free heap (code already loaded) in which the handshake still
-    works (PSK: plus 5 echoed records), by bisection;
+    works (PSK: plus 5 echoed records) at every size from it up (512-byte steps; success
+    is not monotonic, see smallest_heap), also with max_recv_datagram=1024 for PSK; and
+    the heap an open PSK connection keeps, taken apart (tools/heap_profile.py);
   * bytes and datagrams each side sends per full handshake with the cookie exchange
     (tools/udp_proxy.py, close_notify excluded), with `openssl s_client` as a reference
     and the protocol minimum for the PSK client;
@@ -51,6 +53,7 @@ import peers  # noqa: E402
 from udp_proxy import UdpProxy  # noqa: E402
 
 PROBE = os.path.join(ROOT, "tools", "handshake_probe.py")
+HEAP_PROFILE = os.path.join(ROOT, "tools", "heap_profile.py")
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 QUICK = RUNS < 5  # shorter crypto timings for smoke runs
 SUITES = {"microdtls": "PSK-AES128-CCM8", "builtin": "PSK-AES128-GCM-SHA256"}
@@ -381,7 +384,7 @@ def targets(r):
         ("PSK handshake with cookie: client datagrams", cs["datagrams"], 3, ""),
         (".mpy PSK-only set (dtls)", size["mpy"]["dtls"], 24 * KB, "B"),
         (".mpy PSK-only set (dtls), mpy-cross -O3", size["mpy_O3"]["dtls"], 24 * KB, "B"),
-        (".mpy everything (dtls + dtls-ecc + coap)", size["mpy"]["all"], 64 * KB, "B"),
+        (".mpy everything (dtls, dtls-aio, dtls-ecc, coap)", size["mpy"]["all"], 64 * KB, "B"),
         (".mpy everything, mpy-cross -O3", size["mpy_O3"]["all"], 64 * KB, "B"),
         ("natmod armv6m", natmod.get("armv6m_6.3"), 10 * KB, "B"),
     ]
@@ -477,6 +480,23 @@ def run_heap(results):
               % ("psk", client, n, lowest))
 
 
+def run_heap_parts(results):
+    section("Heap an open PSK connection keeps, taken apart (tools/heap_profile.py)")
+    results["heap_parts"] = {}
+    for client in OURS:
+        with peers.openssl_server(cipher=SUITES["microdtls"], naccept=1) as server:
+            res = mp.run_script(HEAP_PROFILE, ["127.0.0.1", server.port], heapsize="512k",
+                                timeout=60, env=CLIENT_ENV[client]())
+        lines = res.stdout.strip().splitlines()
+        if res.returncode != 0 or not lines:
+            raise RuntimeError("heap_profile failed: %s %s" % (res.stdout, res.stderr))
+        r = results["heap_parts"][client] = json.loads(lines[-1])
+        print("  %-17s kept %d B: %s" % (client, r["kept"], ", ".join(
+            "%s %d" % (k, v) for k, v in r["parts"] if v >= 128)))
+        print("  %-17s building blocks: %s" % ("", ", ".join(
+            "%s %d" % kv for kv in sorted(r["objects"].items()))))
+
+
 def run_wire(results):
     section("Bytes/datagrams per full handshake with cookie exchange (close_notify excluded)")
     results["wire"] = {}
@@ -549,7 +569,7 @@ def main():
     print("microdtls benchmarks: %d runs per figure on %s (%d CPUs, load %.2f): a shared, "
           "noisy machine" % (RUNS, results["host"]["cpu"], results["host"]["cpus"],
                              results["host"]["loadavg_start"][0]))
-    for step in (run_handshakes, run_resumption, run_heap, run_wire, run_crypto, run_sizes,
+    for step in (run_handshakes, run_resumption, run_heap, run_heap_parts, run_wire, run_crypto, run_sizes,
                  run_targets):
         step(results)
     results["host"]["loadavg_end"] = os.getloadavg()

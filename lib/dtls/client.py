@@ -710,7 +710,11 @@ class Client:
         else:
             # Full handshake: the server's Finished answered our last flight, which is
             # never needed again (RFC 6347 §4.2.4); free it.
-            self._flight = self._flight_messages = []
+            self._flight = self._flight_messages = ()
+        # Handshake-only state: the connection keeps less heap without it.
+        self._future = self._sh_extensions = self._offered = ()
+        self._cookie = b""
+        self._client_random = self._server_random = None
         self.state = STATE_CONNECTED
         self._deadline = None
         self._transcript = None
