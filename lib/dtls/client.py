@@ -142,6 +142,7 @@ class Client:
         # RFC 7924: the server's certificate information (dtls.ecdhe.CachedInfo) once a
         # handshake in which it authenticated with a certificate has completed.
         self.cached_info = None
+        self._cache_hit = False
         self._server_cert_type = 0  # X.509 unless negotiated (RFC 7250 §4.2)
         self._client_cert_type = 0
         self._server_key = None
@@ -201,8 +202,8 @@ class Client:
     @property
     def cached_info_used(self):
         """True when the server sent only the fingerprint of our cached information
-        instead of its Certificate message (RFC 7924 §4.1)."""
-        return self._ecdhe_state is not None and self._ecdhe_state.cache_hit
+        instead of its Certificate message (RFC 7924 §4.1); known once connected."""
+        return self._cache_hit
 
     @property
     def cipher_suite_name(self):
@@ -722,6 +723,9 @@ class Client:
         if self._ecdhe_state is not None:
             # RFC 7924 §7: cache only what a completed handshake authenticated.
             self.cached_info = self._ecdhe_state.entry
+            self._cache_hit = self._ecdhe_state.cache_hit
+            self._ecdhe_state = None  # certificates, key exchange state: not needed again
+        self._server_key = self._server_point = None
         self._events.append(("connected",))
 
     def _make_session(self):
