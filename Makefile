@@ -28,10 +28,11 @@ PYTEST_TIMEOUT ?= 600
 # (decrypts test captures with a key log; installed without the setuid dumpcap), the ARM
 # cross compiler for the armv6m/armv7emsp natmods, and Debian's Mbed TLS 2.28 headers/libs
 # that the C module's mbedtls backend is built and tested against, Botan's library (the
-# ECDHE_PSK + CCM peer; build_botan.sh fetches its headers).
+# ECDHE_PSK + CCM peer; build_botan.sh fetches its headers), and strace for
+# tools/server_time.py.
 APT_PACKAGES := openssl gnutls-bin libcoap3-bin util-linux iproute2 coreutils \
 	autoconf automake libtool build-essential python3-venv python3-dev tshark \
-	gcc-arm-none-eabi libnewlib-arm-none-eabi libmbedtls-dev libbotan-2-19 qemu-user
+	gcc-arm-none-eabi libnewlib-arm-none-eabi libmbedtls-dev libbotan-2-19 qemu-user strace
 
 .PHONY: setup system-packages peers test demo bench soak fuzz clean distclean natmod natmod-x64 firmware \
 	dist

@@ -246,6 +246,22 @@ def test_heap_profile_takes_the_open_connection_apart(backend):
     assert 1000 < r["kept"] < 32 * 1024
 
 
+def test_server_time_measures_each_flight():
+    """s_server under strace: three turnarounds (ClientHello, ClientHello with cookie,
+    flight 5) for this library and for OpenSSL's own client, each a positive time."""
+    import shutil
+    import subprocess
+    if not shutil.which("strace"):
+        pytest.skip("strace not installed")
+    if subprocess.run(["strace", "-o", os.devnull, "true"]).returncode != 0:
+        pytest.skip("strace cannot trace here (ptrace not permitted)")
+    _need_openssl()
+    import server_time
+    for client in ("microdtls", "s_client CCM_8"):
+        steps = server_time.one_run(client)
+        assert len(steps) == 3 and all(0 < s < 1000000 for s in steps), (client, steps)
+
+
 def _synthetic_results():
     h = {}
     for mode in ("psk", "ecdhe-cert", "ecdhe-rpk"):
