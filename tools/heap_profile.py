@@ -1,6 +1,6 @@
 """Where an open connection's heap goes, from inside MicroPython (used by tools/bench.py).
 
-    micropython tools/heap_profile.py HOST PORT [--identity ID] [--key HEX]
+    micropython tools/heap_profile.py HOST PORT [IDENTITY [KEY_HEX]]
 
 Runs one PSK handshake against HOST:PORT, then prints one JSON line:
   kept      the heap the open connection keeps (gc.collect() + gc.mem_alloc() with the
@@ -52,19 +52,10 @@ def drop(obj, name):
 
 
 def main():
-    argv = sys.argv[1:]
-    opts = {"--identity": "Client_identity", "--key": "000102030405060708090a0b0c0d0e0f"}
-    pos = []
-    i = 0
-    while i < len(argv):
-        if argv[i] in opts:
-            opts[argv[i]] = argv[i + 1]
-            i += 2
-        else:
-            pos.append(argv[i])
-            i += 1
-    host, port = pos[0], int(pos[1])
-    ctx = dtls.Context(psk=(opts["--identity"], bytes.fromhex(opts["--key"])))
+    args = sys.argv[1:] + ["Client_identity", "000102030405060708090a0b0c0d0e0f"][
+        len(sys.argv) - 3:]
+    host, port, identity, key = args[0], int(args[1]), args[2], bytes.fromhex(args[3])
+    ctx = dtls.Context(psk=(identity, key))
     out = {"backend": dtls.crypto_backend()}
     out["objects"] = {
         "EpochCipher (one direction)": size_of(lambda: EpochCipher(bytes(16), bytes(4), 8)),
