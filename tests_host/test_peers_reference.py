@@ -165,6 +165,8 @@ def test_udp_proxy_counts_both_directions(mbedtls_peer, tmp_path):
     assert c2s["dropped"] == s2c["dropped"] == 0
     assert c2s["forwarded"] == c2s["datagrams"]
     assert stats["clients"] == 1
+    # From the first ClientHello to the echo: a few round trips, well under the test's time.
+    assert 0 < stats["span_ms"] < 1000 * WAIT
     assert json.loads((tmp_path / "stats.json").read_text()) == stats
 
 
@@ -176,6 +178,7 @@ def test_udp_proxy_drops_listed_datagram(mbedtls_peer):
     assert res.returncode != 0      # the reference client does not retransmit
     assert stats["client_to_server"]["dropped"] == 1
     assert stats["server_to_client"]["datagrams"] == 0
+    assert stats["span_ms"] is None  # the server never answered
 
 
 def test_udp_proxy_impairment_is_seeded():

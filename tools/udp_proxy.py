@@ -138,6 +138,10 @@ class UdpProxy:
         self._thread = None
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._listen, selectors.EVENT_READ, None)
+        # Arrival times (time.monotonic) of the first datagram from a client and of the last
+        # one from the server: their difference is the exchange's span on the wire.
+        self._first_from_client = None
+        self._last_from_server = None
 
     # --- running -----------------------------------------------------------------
     def start(self):
@@ -166,8 +170,11 @@ class UdpProxy:
             data, addr = sock.recvfrom(MAX_DATAGRAM)
         except OSError:
             return      # ECONNREFUSED after the upstream was not there: keep going
+        now = time.monotonic()
         with self._lock:
             if key.data is None:        # from a client, to the server
+                if self._first_from_client is None:
+                    self._first_from_client = now
                 up = self._upstreams.get(addr)
                 if up is None:
                     up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -177,6 +184,7 @@ class UdpProxy:
                     self._selector.register(up, selectors.EVENT_READ, addr)
                 self.directions[CLIENT_TO_SERVER].handle(data, up.send)
             else:                       # from the server, back to that client
+                self._last_from_server = now
                 client = key.data
                 self.directions[SERVER_TO_CLIENT].handle(
                     data, lambda d: self._listen.sendto(d, client))
@@ -218,11 +226,16 @@ class UdpProxy:
 
     # --- results -----------------------------------------------------------------
     def stats(self):
-        """Counts per direction plus the client count; a fresh dict, safe to keep."""
+        """Counts per direction plus the client count, and span_ms: from the first datagram
+        a client sent to the last one the server sent, as the relay saw them arrive (None
+        before both); a fresh dict, safe to keep."""
         with self._lock:
             out = {name: dict(d.counts) for name, d in self.directions.items()}
             out["clients"] = len(self._upstreams)
             out["seed"] = self.seed
+            first, last = self._first_from_client, self._last_from_server
+            out["span_ms"] = None if first is None or last is None or last < first \
+                else round((last - first) * 1000, 3)
         return out
 
     def write_stats(self, path):
