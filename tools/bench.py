@@ -188,14 +188,14 @@ def resumption_times(client, mode):
 def smallest_heap(client, mode, *extra, step=512):
     """The free heap (bytes) a handshake needs (PSK with this library: handshake + 5 echoed
     records, against the mbedtls echo server since s_server does not echo; otherwise the
-    handshake alone against s_server). Returns (reliable, lowest):
+    handshake alone against s_server). Returns (reliable, bisected):
 
     Success is not monotonic in the heap size: whether the allocator finds a contiguous
     hole for each received datagram depends on where earlier objects landed, so a size can
-    fail while a smaller one works (seen: 16.9 KiB worked, 17.4-22 KiB failed). Bisection
-    therefore only gives `lowest`, a size that worked; `reliable` is the smallest N such that
-    every size from N up to well above it (step bytes apart) works, found by walking down
-    from there. `reliable` is the figure to plan with."""
+    fail while a smaller one works (seen: 16,896 B worked, 17,408-22,016 B failed).
+    Bisection therefore only gives `bisected`, one size that worked; `reliable` is the
+    smallest N such that every size from N up to well above it (step bytes apart) works,
+    found by walking down from there. `reliable` is the figure to plan with."""
     def works(free):
         if client in OURS and mode == "psk":
             with peers.mbedtls_server() as server:
@@ -213,13 +213,13 @@ def smallest_heap(client, mode, *extra, step=512):
             hi = mid
         else:
             lo = mid
-    lowest = hi
-    free = (max(2 * lowest, lowest + 16 * KB) + step - 1) // step * step
+    bisected = hi
+    free = (max(2 * bisected, bisected + 16 * KB) + step - 1) // step * step
     if not works(free):
-        return None, lowest
+        return None, bisected
     while free - step > 0 and works(free - step):
         free -= step
-    return free, lowest
+    return free, bisected
 
 
 def wire_counts(client, mode):
@@ -460,26 +460,26 @@ def run_heap(results):
     section("Smallest contiguous free heap that works, code already loaded (PSK: + 5 echoed "
             "records), 512 B steps: every size from the figure up works")
     results["smallest_free_heap_bytes"] = {}
-    results["lowest_working_free_heap_bytes"] = {}
+    results["bisection_free_heap_bytes"] = {}
     # Only this library: the built-in client's mbedtls allocates with the C allocator on the
     # unix port, outside the GC heap, so a GC-heap limit says nothing about it.
     for mode in MODES:
         for client in OURS:
-            n, lowest = smallest_heap(client, mode)
+            n, bisected = smallest_heap(client, mode)
             results["smallest_free_heap_bytes"]["%s/%s" % (mode, client)] = n
-            results["lowest_working_free_heap_bytes"]["%s/%s" % (mode, client)] = lowest
+            results["bisection_free_heap_bytes"]["%s/%s" % (mode, client)] = bisected
             conn = results["handshake"]["%s/%s" % (mode, client)]["conn_heap_bytes"]
-            print("  %-11s %-17s %7s B  (lowest that worked %s B; an open connection then "
-                  "keeps %d B)" % (mode, client, n, lowest, conn))
+            print("  %-11s %-17s %7s B  (bisection alone: %s B; an open connection then "
+                  "keeps %d B)" % (mode, client, n, bisected, conn))
     # The receive buffer is the largest allocation per datagram (MicroPython sockets have
     # no recv_into): with PSK and a server that sends small datagrams (CoAP), a smaller one
     # is safe and needs much less heap.
     for client in OURS:
-        n, lowest = smallest_heap(client, "psk", "--recv-buffer", 1024)
+        n, bisected = smallest_heap(client, "psk", "--recv-buffer", 1024)
         results["smallest_free_heap_bytes"]["psk-recv1024/%s" % client] = n
-        results["lowest_working_free_heap_bytes"]["psk-recv1024/%s" % client] = lowest
-        print("  %-11s %-17s %7s B  (lowest that worked %s B) with max_recv_datagram=1024"
-              % ("psk", client, n, lowest))
+        results["bisection_free_heap_bytes"]["psk-recv1024/%s" % client] = bisected
+        print("  %-11s %-17s %7s B  (bisection alone: %s B) with max_recv_datagram=1024"
+              % ("psk", client, n, bisected))
 
 
 def run_heap_parts(results):
