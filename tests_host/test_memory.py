@@ -2,7 +2,7 @@
 ECDHE-ECDSA handshake with certificate validation within 64 KB (`-X heapsize=64k`).
 
 On a board the library is frozen into flash (boards/) and its bytecode takes no heap. The
-unix port has no frozen copy of it: imported code lives in the GC heap (about 85 KB for
+unix port has no frozen copy of it: imported code lives in the GC heap (about 80 KB for
 the PSK modules on this 64-bit build). So tools/handshake_probe.py imports the modules
 first, then fills the heap so that one contiguous 32 KB region stays free, and runs the
 handshake and 20 echoed records in that. A runtime need above 32 KB raises MemoryError."""
