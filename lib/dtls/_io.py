@@ -62,8 +62,43 @@ def is_ip_literal(host):
     return True
 
 
+class HeartbeatSchedule:
+    """The resend schedule of one heartbeat(), shared by both drivers: the request is
+    retransmitted with the handshake's doubling timer (RFC 6520 §4: over DTLS the sender
+    retransmits an unanswered HeartbeatRequest; RFC 6347 §4.2.4.1 timer values)."""
+
+    def __init__(self, conn, timeout_ms):
+        self._conn = conn
+        ctx = conn.core.ctx
+        now = conn._clock.now()
+        self._period = ctx.initial_timeout_ms
+        self._max_period = ctx.max_timeout_ms
+        self._resend = now + self._period
+        self._end = now + timeout_ms
+
+    def next_wake(self, now):
+        """None once the timeout has passed; otherwise resends the request if its period
+        is over and returns when the driver must wake up next (same clock as `now`)."""
+        if now >= self._end:
+            return None
+        if now >= self._resend:
+            self._conn.core.resend_heartbeat()
+            self._conn._flush()
+            self._period = min(2 * self._period, self._max_period)
+            self._resend = now + self._period
+        return min(self._resend, self._end)
+
+
 class ConnectionInfo:
     """What both drivers (dtls.connection, dtls.aio) expose about their sans-I/O core."""
+
+    def _start_heartbeat(self, timeout, datagram_size):
+        """Sends a HeartbeatRequest (padded so its datagram is `datagram_size` bytes, 0:
+        minimal) and returns its HeartbeatSchedule; the driver then waits for the answer."""
+        self.core.heartbeat(datagram_size)
+        self._heartbeat_answered = False
+        self._flush()
+        return HeartbeatSchedule(self, int(timeout * 1000))
 
     @property
     def cipher_suite(self):

@@ -140,29 +140,17 @@ class Connection(ConnectionInfo):
         """Liveness probe (RFC 6520, negotiated with Context(heartbeat=True)), as
         dtls.Connection.heartbeat: resends the request each retransmission period and
         returns True when the server answers within `timeout` seconds, else False."""
-        core = self.core
-        core.heartbeat(datagram_size)
-        self._heartbeat_answered = False
-        self._flush()
-        clock = self._clock
-        start = clock.now()
-        period = core.ctx.initial_timeout_ms
-        resend = start + period
-        end = start + int(timeout * 1000)
+        schedule = self._start_heartbeat(timeout, datagram_size)
         while not self._heartbeat_answered:
             if self._eof or self.sock is None:
                 return False
-            now = clock.now()
-            if now >= end:
+            now = self._clock.now()
+            wake = schedule.next_wake(now)
+            if wake is None:
                 return False
-            if now >= resend:
-                core.resend_heartbeat()   # RFC 6520 §4: DTLS retransmits the request
-                self._flush()
-                period = min(2 * period, core.ctx.max_timeout_ms)
-                resend = now + period
             self._changed.clear()
             try:
-                await _wait_for_ms(self._changed.wait(), min(resend, end) - now)
+                await _wait_for_ms(self._changed.wait(), wake - now)
             except asyncio.TimeoutError:
                 pass
         return True

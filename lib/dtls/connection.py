@@ -109,26 +109,13 @@ class Connection(ConnectionInfo):
         HeartbeatRequest, resends it each retransmission period, and returns True when the
         server answers within `timeout` seconds, False otherwise. Data that arrives
         meanwhile is kept for recv()."""
-        core = self.core
-        core.heartbeat(datagram_size)
-        self._heartbeat_answered = False
-        self._flush()
-        clock = self._clock
-        start = clock.now()
-        period = core.ctx.initial_timeout_ms
-        resend = start + period
-        end = start + int(timeout * 1000)
+        schedule = self._start_heartbeat(timeout, datagram_size)
         while not self._heartbeat_answered:
-            now = clock.now()
-            if now >= end:
+            wake = schedule.next_wake(self._clock.now())
+            if wake is None:
                 return False
-            if now >= resend:
-                core.resend_heartbeat()
-                self._flush()
-                period = min(2 * period, core.ctx.max_timeout_ms)
-                resend = now + period
             try:
-                self._wait_and_feed(min(resend, end))
+                self._wait_and_feed(wake)
             finally:
                 self._flush()
             self._collect_events()
