@@ -21,7 +21,6 @@ ClientHello seen (with the state it arrived in).
 """
 import hashlib
 import os
-import socket
 import struct
 import sys
 import threading
@@ -33,6 +32,7 @@ if LIB not in sys.path:
 
 from dtls import keys  # noqa: E402
 from dtls.record import EpochCipher, parse_datagram  # noqa: E402
+from scripted import UdpThreadServer  # noqa: E402
 
 PSK_IDENTITY = b"Client_identity"
 PSK_KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
@@ -328,7 +328,7 @@ class ServerCore:
         return []
 
 
-class UdpServer:
+class UdpServer(UdpThreadServer):
     """Runs a ServerCore on 127.0.0.1 (any free port) in a daemon thread. With `factory`
     (index -> ServerCore) each client address gets its own core (`.cores`, in order)."""
 
@@ -337,49 +337,23 @@ class UdpServer:
         self.factory = factory
         self.cores = []
         self._by_addr = {}
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
         self.received = []
         self.error = None
-        self._stop = False
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__(poll_s=0.05)
 
-    def _run(self):
-        while not self._stop:
+    def answer(self, data, addr):
+        with self._lock:
+            self.received.append(data)
+            core = self.core
+            if self.factory is not None:
+                core = self._by_addr.get(addr)
+                if core is None:
+                    core = self.factory(len(self.cores))
+                    self.cores.append(core)
+                    self._by_addr[addr] = core
             try:
-                data, addr = self.sock.recvfrom(65535)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.received.append(data)
-                core = self.core
-                if self.factory is not None:
-                    core = self._by_addr.get(addr)
-                    if core is None:
-                        core = self.factory(len(self.cores))
-                        self.cores.append(core)
-                        self._by_addr[addr] = core
-                try:
-                    replies = core.receive(data)
-                except Exception as e:      # a bug in the test server: report, keep going
-                    self.error = "%s: %s" % (type(e).__name__, e)
-                    replies = []
-            for d in replies:
-                self.sock.sendto(d, addr)
-
-    def close(self):
-        self._stop = True
-        self._thread.join(2)
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+                return core.receive(data)
+            except Exception as e:      # a bug in the test server: report, keep going
+                self.error = "%s: %s" % (type(e).__name__, e)
+                return []

@@ -70,20 +70,22 @@ def parse_client_hello(rec_body):
             "message_seq": struct.unpack_from(">H", rec_body, 4)[0]}
 
 
-class ScriptedServer:
-    """Answers each datagram with handler(datagram, index) -> list of datagrams.
-    Every datagram received is kept in .received."""
+class UdpThreadServer:
+    """A UDP socket on 127.0.0.1 (any free port) served by a daemon thread: every datagram
+    is answered with the datagrams self.answer(data, addr) returns. Subclasses set their
+    own attributes before calling this __init__, which starts the thread."""
 
-    def __init__(self, handler):
+    def __init__(self, poll_s=0.1):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.1)
+        self.sock.settimeout(poll_s)
         self.port = self.sock.getsockname()[1]
-        self.handler = handler
-        self.received = []
         self._stop = False
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+
+    def answer(self, data, addr):
+        raise NotImplementedError
 
     def _run(self):
         while not self._stop:
@@ -93,18 +95,8 @@ class ScriptedServer:
                 continue
             except OSError:
                 return
-            self.received.append(data)
-            for out in self.handler(data, len(self.received) - 1) or ():
+            for out in self.answer(data, addr) or ():
                 self.sock.sendto(out, addr)
-
-    def alerts(self):
-        """(level, description) of every plaintext alert record received."""
-        out = []
-        for d in self.received:
-            for ctype, epoch, body in parse_records(d):
-                if ctype == 21 and epoch == 0 and len(body) == 2:
-                    out.append((body[0], body[1]))
-        return out
 
     def close(self):
         self._stop = True
@@ -116,3 +108,26 @@ class ScriptedServer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class ScriptedServer(UdpThreadServer):
+    """Answers each datagram with handler(datagram, index) -> list of datagrams.
+    Every datagram received is kept in .received."""
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.received = []
+        super().__init__()
+
+    def answer(self, data, addr):
+        self.received.append(data)
+        return self.handler(data, len(self.received) - 1)
+
+    def alerts(self):
+        """(level, description) of every plaintext alert record received."""
+        out = []
+        for d in self.received:
+            for ctype, epoch, body in parse_records(d):
+                if ctype == 21 and epoch == 0 and len(body) == 2:
+                    out.append((body[0], body[1]))
+        return out
