@@ -62,6 +62,25 @@ def is_ip_literal(host):
     return True
 
 
+def connected_udp_socket(host, port, server_hostname=None):
+    """Resolves host and opens a UDP socket connected to it, for Context.connect and
+    dtls.aio.connect. Returns (sock, server_hostname, server_ip): an IP literal host is the
+    server_ip the certificate's iPAddress entries are checked against (no SNI for it, RFC
+    6066 §3); a name becomes server_hostname (SNI, and the dNSName checked) unless one was
+    given."""
+    import socket
+    ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
+    sock = socket.socket(ai[0], socket.SOCK_DGRAM)
+    try:
+        sock.connect(ai[-1])
+    except BaseException:
+        sock.close()
+        raise
+    if is_ip_literal(host):
+        return sock, server_hostname, host
+    return sock, host if server_hostname is None else server_hostname, None
+
+
 class HeartbeatSchedule:
     """The resend schedule of one heartbeat(), shared by both drivers: the request is
     retransmitted with the handshake's doubling timer (RFC 6520 §4: over DTLS the sender

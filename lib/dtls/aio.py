@@ -21,15 +21,13 @@ connection (a fatal alert sent or received) once, then ConnectionClosed. An ICMP
 unreachable does not end a handshake; it is mentioned in the HandshakeTimeout message.
 Cancelling recv() (e.g. with asyncio.wait_for) loses no data.
 """
-import socket
-
 try:
     import asyncio
 except ImportError:  # older MicroPython
     import uasyncio as asyncio
 
-from ._io import (EAGAIN, ECONNREFUSED, ENOBUFS, ETIMEDOUT, Clock, ConnectionInfo, errno_of,
-                  is_ip_literal)
+from ._io import (EAGAIN, ECONNREFUSED, ENOBUFS, ETIMEDOUT, Clock, ConnectionInfo,
+                  connected_udp_socket, errno_of)
 from .client import STATE_CLOSED, Client
 from .errors import ConnectionClosed, DTLSError, HandshakeTimeout
 
@@ -345,15 +343,8 @@ async def connect(ctx, host, port, server_hostname=None, do_handshake=True, sess
     connects a UDP socket and runs the handshake; returns an aio Connection. As with
     Context.connect, an IP literal host is checked against the certificate's iPAddress
     entries and a name is sent as SNI and checked against its dNSName entries."""
-    ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
-    sock = socket.socket(ai[0], socket.SOCK_DGRAM)
+    sock, server_hostname, server_ip = connected_udp_socket(host, port, server_hostname)
     try:
-        sock.connect(ai[-1])
-        server_ip = None
-        if is_ip_literal(host):
-            server_ip = host
-        elif server_hostname is None:
-            server_hostname = host
         return await wrap_socket(ctx, sock, server_hostname=server_hostname,
                                  do_handshake=do_handshake, server_ip=server_ip,
                                  session=session)

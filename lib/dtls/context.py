@@ -1,5 +1,5 @@
 """Client settings and credentials, shared by connections (shaped like tls.SSLContext)."""
-from ._io import is_ip_literal
+from ._io import connected_udp_socket
 from .const import (KX_ECDHE_ECDSA, KX_ECDHE_PSK, KX_PSK, SUITES,
                     TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_CCM_8,
                     suite_by_name)
@@ -284,16 +284,8 @@ class Context:
 
     def connect(self, host, port, server_hostname=None, do_handshake=True, session=None):
         """Resolves host, opens a UDP socket, connects it and wraps it."""
-        import socket
-        ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
-        sock = socket.socket(ai[0], socket.SOCK_DGRAM)
+        sock, server_hostname, server_ip = connected_udp_socket(host, port, server_hostname)
         try:
-            sock.connect(ai[-1])
-            server_ip = None
-            if is_ip_literal(host):
-                server_ip = host
-            elif server_hostname is None:
-                server_hostname = host
             return self.wrap_socket(sock, server_hostname=server_hostname,
                                     do_handshake=do_handshake, server_ip=server_ip,
                                     session=session)
