@@ -82,18 +82,20 @@ def connected_udp_socket(host, port, server_hostname=None):
 
 
 class HeartbeatSchedule:
-    """The resend schedule of one heartbeat(), shared by both drivers: the request is
-    retransmitted with the handshake's doubling timer (RFC 6520 §4: over DTLS the sender
-    retransmits an unanswered HeartbeatRequest; RFC 6347 §4.2.4.1 timer values)."""
+    """One heartbeat() of either driver: sends a HeartbeatRequest (padded so that its
+    datagram is `datagram_size` bytes; 0: minimal) and resends it with the handshake's
+    doubling timer until `timeout` seconds have passed (RFC 6520 §4: over DTLS the sender
+    retransmits an unanswered request; RFC 6347 §4.2.4.1 timer values)."""
 
-    def __init__(self, conn, timeout_ms):
+    def __init__(self, conn, timeout, datagram_size):
+        conn.core.heartbeat(datagram_size)
+        conn._heartbeat_answered = False
+        conn._flush()
         self._conn = conn
-        ctx = conn.core.ctx
         now = conn._clock.now()
-        self._period = ctx.initial_timeout_ms
-        self._max_period = ctx.max_timeout_ms
+        self._period = conn.core.ctx.initial_timeout_ms
         self._resend = now + self._period
-        self._end = now + timeout_ms
+        self._end = now + int(timeout * 1000)
 
     def next_wake(self, now):
         """None once the timeout has passed; otherwise resends the request if its period
@@ -101,23 +103,16 @@ class HeartbeatSchedule:
         if now >= self._end:
             return None
         if now >= self._resend:
-            self._conn.core.resend_heartbeat()
-            self._conn._flush()
-            self._period = min(2 * self._period, self._max_period)
+            conn = self._conn
+            conn.core.resend_heartbeat()
+            conn._flush()
+            self._period = min(2 * self._period, conn.core.ctx.max_timeout_ms)
             self._resend = now + self._period
         return min(self._resend, self._end)
 
 
 class ConnectionInfo:
     """What both drivers (dtls.connection, dtls.aio) expose about their sans-I/O core."""
-
-    def _start_heartbeat(self, timeout, datagram_size):
-        """Sends a HeartbeatRequest (padded so its datagram is `datagram_size` bytes, 0:
-        minimal) and returns its HeartbeatSchedule; the driver then waits for the answer."""
-        self.core.heartbeat(datagram_size)
-        self._heartbeat_answered = False
-        self._flush()
-        return HeartbeatSchedule(self, int(timeout * 1000))
 
     @property
     def cipher_suite(self):

@@ -27,7 +27,7 @@ except ImportError:  # older MicroPython
     import uasyncio as asyncio
 
 from ._io import (EAGAIN, ECONNREFUSED, ENOBUFS, ETIMEDOUT, Clock, ConnectionInfo,
-                  connected_udp_socket, errno_of)
+                  HeartbeatSchedule, connected_udp_socket, errno_of)
 from .client import STATE_CLOSED, Client
 from .errors import ConnectionClosed, DTLSError, HandshakeTimeout
 
@@ -138,7 +138,7 @@ class Connection(ConnectionInfo):
         """Liveness probe (RFC 6520, negotiated with Context(heartbeat=True)), as
         dtls.Connection.heartbeat: resends the request each retransmission period and
         returns True when the server answers within `timeout` seconds, else False."""
-        schedule = self._start_heartbeat(timeout, datagram_size)
+        schedule = HeartbeatSchedule(self, timeout, datagram_size)
         while not self._heartbeat_answered:
             if self._eof or self.sock is None:
                 return False

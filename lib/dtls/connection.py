@@ -6,7 +6,8 @@ raises OSError(ETIMEDOUT) when the timeout set with settimeout passes.
 """
 import select
 
-from ._io import EAGAIN, ECONNREFUSED, ETIMEDOUT, Clock, ConnectionInfo, errno_of
+from ._io import (EAGAIN, ECONNREFUSED, ETIMEDOUT, Clock, ConnectionInfo, HeartbeatSchedule,
+                  errno_of)
 from .client import STATE_CLOSED, Client
 from .errors import ConnectionClosed, DTLSError, HandshakeTimeout
 
@@ -109,7 +110,7 @@ class Connection(ConnectionInfo):
         HeartbeatRequest, resends it each retransmission period, and returns True when the
         server answers within `timeout` seconds, False otherwise. Data that arrives
         meanwhile is kept for recv()."""
-        schedule = self._start_heartbeat(timeout, datagram_size)
+        schedule = HeartbeatSchedule(self, timeout, datagram_size)
         while not self._heartbeat_answered:
             wake = schedule.next_wake(self._clock.now())
             if wake is None:
